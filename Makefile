@@ -1,0 +1,134 @@
+# cybil — harvest, review and publish consented records.
+# See README.md. Everything is derived from PROGS and the files in lib/.
+
+VERSION = 0.1.0
+
+PREFIX = /usr/local
+BINDIR = $(PREFIX)/bin
+LIBEXECDIR = $(PREFIX)/libexec/cybil
+MANPREFIX = $(PREFIX)/share/man
+DESTDIR =
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+
+# One folder per program; the folder "cybil" builds bin/cybil, any other
+# folder NAME builds bin/cybil-NAME.
+PROGS = cybil
+PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium
+
+WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
+	-Wnull-dereference -Wundef -Wcast-align -Wwrite-strings
+# inih is built by Debian with a line-number argument to the handler.
+DEFS = -D_POSIX_C_SOURCE=200809L -D_XOPEN_SOURCE=700 -D_DEFAULT_SOURCE -DINI_HANDLER_LINENO=1 \
+	-DCYBIL_VERSION='"$(VERSION)"' -DCYBIL_LIBEXECDIR='"$(LIBEXECDIR)"'
+
+ifeq ($(SANITIZE),1)
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+BUILD = build/sanitize
+else
+SANFLAGS =
+BUILD = build/release
+endif
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) \
+	$(CFLAGS) $(SANFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+LIB_SRC = $(wildcard lib/*.c)
+LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIBCYBIL = $(BUILD)/libcybil.a
+
+progname = $(if $(filter cybil,$(1)),cybil,cybil-$(1))
+BINS = $(foreach p,$(PROGS),bin/$(call progname,$(p)))
+
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+MANPAGES = $(wildcard man/*.1 man/*.5)
+
+.PHONY: all deps check unit e2e demo bench install uninstall clean
+.SUFFIXES:
+
+all: $(BINS)
+
+deps:
+	@sh .ci/deps
+
+# Rebuild everything when the flags change (for example SANITIZE=1).
+$(BUILD)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS)' | cmp -s - $@ \
+		|| echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS)' > $@
+FORCE:
+
+$(BUILD)/%.o: %.c $(BUILD)/flags
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBCYBIL): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+define prog_rule
+bin/$(call progname,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCYBIL)
+	@mkdir -p bin
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBCYBIL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) \
+		$$($(PKG_CONFIG) --libs cmocka)
+
+check: deps
+	@$(MAKE) --no-print-directory all unit-bins
+	@sh tests/run $(UNIT_BINS) tests/e2e/*.t
+
+unit-bins: $(UNIT_BINS)
+
+unit: deps
+	@$(MAKE) --no-print-directory unit-bins
+	@sh tests/run $(UNIT_BINS)
+
+e2e: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run tests/e2e/*.t
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@sh config/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@echo "bench: no stage is benchmarked yet (the stages' issues add theirs)"
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
+		$(DESTDIR)$(MANPREFIX)/man5
+	cp -f $(BINS) $(DESTDIR)$(BINDIR)/
+	cd $(DESTDIR)$(BINDIR) && chmod 755 $(notdir $(BINS))
+	for m in $(MANPAGES); do \
+		s=$${m##*.}; \
+		cp -f $$m $(DESTDIR)$(MANPREFIX)/man$$s/ && \
+		chmod 644 $(DESTDIR)$(MANPREFIX)/man$$s/$${m##*/}; \
+	done
+
+uninstall:
+	cd $(DESTDIR)$(BINDIR) && rm -f $(notdir $(BINS))
+	for m in $(MANPAGES); do \
+		rm -f $(DESTDIR)$(MANPREFIX)/man$${m##*.}/$${m##*/}; \
+	done
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(UNIT_BINS:%=%.d)
+-include $(foreach p,$(PROGS),$(patsubst %.c,$(BUILD)/%.d,$(wildcard $(p)/*.c)))

@@ -1,0 +1,337 @@
+#include "store.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "date.h"
+#include "schema.sql.h"
+
+#define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+struct store {
+	sqlite3 *db;
+	char *path;
+};
+
+int
+store_schema_version(void)
+{
+	return SCHEMA_VERSION;
+}
+
+sqlite3 *
+store_db(struct store *st)
+{
+	return st->db;
+}
+
+const char *
+store_path(const struct store *st)
+{
+	return st->path;
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	return sqlite3_errmsg(st->db);
+}
+
+int
+store_result(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return STORE_BUSY;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+static int
+exec(struct store *st, const char *sql)
+{
+	return store_result(sqlite3_exec(st->db, sql, NULL, NULL, NULL));
+}
+
+int
+store_begin(struct store *st, bool immediate)
+{
+	return exec(st, immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+}
+
+int
+store_commit(struct store *st)
+{
+	return exec(st, "COMMIT");
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* mkdir -p of PATH's folder. */
+static int
+make_parent_dirs(const char *path)
+{
+	char *dir = strdup(path), *p;
+	int rc = -1;
+
+	if (!dir)
+		return -1;
+	p = strrchr(dir, '/');
+	if (!p || p == dir) {
+		rc = 0;
+		goto out;
+	}
+	*p = '\0';
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			goto out;
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		goto out;
+	rc = 0;
+out:
+	free(dir);
+	return rc;
+}
+
+static int
+read_user_version(struct store *st, int *version)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*version = 0;
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &stmt, NULL);
+	if (rc != SQLITE_OK)
+		return store_result(rc);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	return store_result(rc);
+}
+
+/* Applies migration steps from the current version up to TARGET, each in
+ * its own IMMEDIATE transaction so a crash leaves a whole version. */
+static int
+migrate(struct store *st, int target, char *err, size_t errlen)
+{
+	char sql[64];
+	int version = 0, rc;
+
+	for (;;) {
+		if ((rc = store_begin(st, true)) != STORE_OK)
+			goto fail;
+		/* Read inside the transaction: another process may have
+		 * migrated meanwhile. */
+		if ((rc = read_user_version(st, &version)) != STORE_OK)
+			goto fail;
+		if (version > SCHEMA_VERSION) {
+			snprintf(err, errlen, "%s: schema version %d is newer "
+				"than this cybil (%d); upgrade cybil", st->path,
+				version, SCHEMA_VERSION);
+			store_rollback(st);
+			return STORE_ERROR;
+		}
+		if (version >= target) {
+			store_rollback(st);
+			return STORE_OK;
+		}
+		if ((rc = exec(st, migrations[version])) != STORE_OK)
+			goto fail;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+			version + 1);
+		if ((rc = exec(st, sql)) != STORE_OK ||
+		    (rc = store_commit(st)) != STORE_OK)
+			goto fail;
+	}
+fail:
+	snprintf(err, errlen, "%s: schema migration: %s", st->path,
+		sqlite3_errmsg(st->db));
+	store_rollback(st);
+	return rc;
+}
+
+static int
+configure(struct store *st, char *err, size_t errlen)
+{
+	int rc;
+
+	sqlite3_extended_result_codes(st->db, 1);
+	if ((rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS)) !=
+	    SQLITE_OK)
+		goto fail;
+	/* journal_mode answers with a row, so it is stepped through exec. */
+	if ((rc = exec(st, "PRAGMA journal_mode = WAL")) != STORE_OK ||
+	    (rc = exec(st, "PRAGMA foreign_keys = ON")) != STORE_OK ||
+	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) != STORE_OK)
+		goto fail;
+	return STORE_OK;
+fail:
+	snprintf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	return store_result(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
+}
+
+int
+store_open_at_version(const char *path, int version, struct store **out,
+	char *err, size_t errlen)
+{
+	struct store *st;
+	int rc;
+
+	*out = NULL;
+	if (!(st = calloc(1, sizeof(*st))) || !(st->path = strdup(path))) {
+		free(st);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return STORE_ERROR;
+	}
+	if (make_parent_dirs(path) < 0) {
+		snprintf(err, errlen, "%s: cannot create its folder: %s", path,
+			strerror(errno));
+		rc = STORE_ERROR;
+		goto fail;
+	}
+	rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+		SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, st->db ?
+			sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		rc = STORE_ERROR;
+		goto fail;
+	}
+	if ((rc = configure(st, err, errlen)) != STORE_OK ||
+	    (rc = migrate(st, version, err, errlen)) != STORE_OK)
+		goto fail;
+	*out = st;
+	return STORE_OK;
+fail:
+	store_close(st);
+	return rc;
+}
+
+int
+store_open(const char *path, struct store **out, char *err, size_t errlen)
+{
+	return store_open_at_version(path, SCHEMA_VERSION, out, err, errlen);
+}
+
+void
+store_close(struct store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st->path);
+	free(st);
+}
+
+static int
+sync_one_source(sqlite3_stmt *upsert, const struct source_config *src,
+	const char *now)
+{
+	int rc;
+
+	sqlite3_reset(upsert);
+	if (sqlite3_bind_text(upsert, 1, src->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(upsert, 2, config_kind_name(src->kind), -1,
+	    SQLITE_STATIC) ||
+	    sqlite3_bind_text(upsert, 3, src->url, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(upsert, 4, now, -1, SQLITE_STATIC))
+		return STORE_ERROR;
+	rc = sqlite3_step(upsert);
+	return rc == SQLITE_DONE ? STORE_OK : store_result(rc);
+}
+
+/* The configured source names as a JSON array, for json_each(). */
+static char *
+configured_names_json(const struct config *cfg)
+{
+	json_t *array = json_array();
+	char *text = NULL;
+
+	if (!array)
+		return NULL;
+	for (size_t i = 0; i < cfg->nsources; i++)
+		if (json_array_append_new(array,
+		    json_string(cfg->sources[i].name)) < 0)
+			goto out;
+	text = json_dumps(array, JSON_COMPACT);
+out:
+	json_decref(array);
+	return text;
+}
+
+int
+store_sync_sources(struct store *st, const struct config *cfg)
+{
+	/* A changed URL forgets the validators and fetch schedule of the
+	 * old one. */
+	static const char upsert_sql[] =
+		"INSERT INTO source (name, kind, url, added_at, configured)"
+		" VALUES (?1, ?2, ?3, ?4, 1)"
+		" ON CONFLICT (name) DO UPDATE SET kind = excluded.kind,"
+		"  configured = 1,"
+		"  etag = CASE WHEN url = excluded.url THEN etag END,"
+		"  last_modified = CASE WHEN url = excluded.url"
+		"   THEN last_modified END,"
+		"  next_due = CASE WHEN url = excluded.url THEN next_due END,"
+		"  url = excluded.url"
+		" WHERE kind IS NOT excluded.kind OR url IS NOT excluded.url"
+		"  OR configured = 0";
+	static const char unconfigure_sql[] =
+		"UPDATE source SET configured = 0 WHERE configured = 1 AND"
+		" name NOT IN (SELECT value FROM json_each(?1))";
+	sqlite3_stmt *upsert = NULL, *unconfigure = NULL;
+	char now[DATE_RFC3339_SIZE], *names;
+	int rc;
+
+	date_format_utc(time(NULL), now);
+	if (!(names = configured_names_json(cfg)))
+		return STORE_ERROR;
+	if ((rc = store_begin(st, true)) != STORE_OK)
+		goto out;
+	rc = store_result(sqlite3_prepare_v2(st->db, upsert_sql, -1, &upsert,
+		NULL));
+	if (rc == STORE_OK)
+		rc = store_result(sqlite3_prepare_v2(st->db, unconfigure_sql,
+			-1, &unconfigure, NULL));
+	for (size_t i = 0; rc == STORE_OK && i < cfg->nsources; i++)
+		rc = sync_one_source(upsert, &cfg->sources[i], now);
+	if (rc == STORE_OK && sqlite3_bind_text(unconfigure, 1, names, -1,
+	    SQLITE_STATIC) != SQLITE_OK)
+		rc = STORE_ERROR;
+	if (rc == STORE_OK) {
+		int step = sqlite3_step(unconfigure);
+
+		rc = step == SQLITE_DONE ? STORE_OK : store_result(step);
+	}
+	if (rc == STORE_OK)
+		rc = store_commit(st);
+out:
+	sqlite3_finalize(upsert);
+	sqlite3_finalize(unconfigure);
+	if (rc != STORE_OK)
+		store_rollback(st);
+	free(names);
+	return rc;
+}
