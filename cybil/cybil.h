@@ -11,8 +11,8 @@ struct front_options {
 	int verbose;
 };
 
-int cmd_run(const struct front_options *opt, int argc, char **argv);
-int cmd_status(const struct front_options *opt, int argc, char **argv);
+int cmd_run(const struct front_options *opt);
+int cmd_status(const struct front_options *opt);
 
 /* Finds cybil-NAME beside this program or in the install's libexec.
  * Returns 0 with the path in BUF, or -1. */

@@ -101,38 +101,73 @@ exec_stage(const struct front_options *opt, int argc, char **argv)
 	return EXIT_PARTIAL;
 }
 
-int
-main(int argc, char **argv)
+/* Reads -c, -q, -v, -h and --version from ARGV into OPT. STOP_AT_COMMAND
+ * stops at the first non-option (the command). Returns the index of the
+ * first argument left, or -1 - exit status when main must return. */
+static int
+parse_options(int argc, char **argv, struct front_options *opt,
+	bool stop_at_command)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct front_options opt = { 0 };
 	int c;
 
-	cli_init("cybil");
-	while ((c = getopt_long(argc, argv, "+c:qvh", longopts, NULL)) != -1) {
+	optind = 1;
+	while ((c = getopt_long(argc, argv, stop_at_command ? "+c:qvh" :
+	    "c:qvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': opt.config = optarg; break;
-		case 'q': opt.quiet = 1; break;
-		case 'v': opt.verbose = 1; break;
-		case 'h': usage(stdout); return cli_finish(0);
-		case 'V': cli_print_version("cybil"); return cli_finish(0);
-		default: usage(stderr); return EXIT_USAGE;
+		case 'c': opt->config = optarg; break;
+		case 'q': opt->quiet = 1; break;
+		case 'v': opt->verbose = 1; break;
+		case 'h':
+			usage(stdout);
+			return -1 - cli_finish(0);
+		case 'V':
+			cli_print_version("cybil");
+			return -1 - cli_finish(0);
+		default:
+			usage(stderr);
+			return -1 - EXIT_USAGE;
 		}
 	}
-	cli_set_verbosity(opt.quiet, opt.verbose);
-	argc -= optind;
-	argv += optind;
+	return optind;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct front_options opt = { 0 };
+	int (*command)(const struct front_options *) = NULL;
+	int first;
+
+	cli_init("cybil");
+	if ((first = parse_options(argc, argv, &opt, true)) < 0)
+		return -1 - first;
+	argc -= first;
+	argv += first;
 	if (argc < 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	if (strcmp(argv[0], "run") == 0)
-		return cli_finish(cmd_run(&opt, argc, argv));
-	if (strcmp(argv[0], "status") == 0)
-		return cli_finish(cmd_status(&opt, argc, argv));
-	return exec_stage(&opt, argc, argv);
+		command = cmd_run;
+	else if (strcmp(argv[0], "status") == 0)
+		command = cmd_status;
+	if (!command) {
+		cli_set_verbosity(opt.quiet, opt.verbose);
+		return exec_stage(&opt, argc, argv);
+	}
+	/* The common options may also follow the command. */
+	if ((first = parse_options(argc, argv, &opt, false)) < 0)
+		return -1 - first;
+	cli_set_verbosity(opt.quiet, opt.verbose);
+	if (first < argc) {
+		log_error("%s: unexpected argument %s (see cybil -h)", argv[0],
+			argv[first]);
+		return EXIT_USAGE;
+	}
+	return cli_finish(command(&opt));
 }

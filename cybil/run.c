@@ -183,7 +183,7 @@ harvest(const struct front_options *opt, const char *config_path,
 }
 
 int
-cmd_run(const struct front_options *opt, int argc, char **argv)
+cmd_run(const struct front_options *opt)
 {
 	struct config *cfg = NULL;
 	struct store *st = NULL;
@@ -192,11 +192,6 @@ cmd_run(const struct front_options *opt, int argc, char **argv)
 	char err[1024];
 	int rc;
 
-	(void)argv;
-	if (argc > 1) {
-		log_error("run takes no arguments (see cybil -h)");
-		return EXIT_USAGE;
-	}
 	if ((rc = cli_load_config(opt->config, &cfg, &config_path)) != 0)
 		return rc;
 	switch (lock_acquire(cfg->store_path, &lock, err, sizeof(err))) {

@@ -159,7 +159,7 @@ print_release(sqlite3 *db)
 }
 
 int
-cmd_status(const struct front_options *opt, int argc, char **argv)
+cmd_status(const struct front_options *opt)
 {
 	struct config *cfg = NULL;
 	struct store *st = NULL;
@@ -167,11 +167,6 @@ cmd_status(const struct front_options *opt, int argc, char **argv)
 	sqlite3 *db;
 	int rc;
 
-	(void)argv;
-	if (argc > 1) {
-		log_error("status takes no arguments (see cybil -h)");
-		return EXIT_USAGE;
-	}
 	if ((rc = cli_load_config(opt->config, &cfg, NULL)) != 0)
 		return rc;
 	if ((rc = cli_open_store(cfg, &st)) != 0)
