@@ -68,6 +68,11 @@ $(BUILD)/flags: FORCE
 		|| echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(PKG_LIBS)' > $@
 FORCE:
 
+# bin/ holds one build at a time: relink when switching SANITIZE.
+bin/.build: FORCE
+	@mkdir -p bin
+	@echo '$(BUILD)' | cmp -s - $@ || echo '$(BUILD)' > $@
+
 $(BUILD)/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
@@ -77,9 +82,8 @@ $(LIBCYBIL): $(LIB_OBJ)
 	ar rcs $@ $(LIB_OBJ)
 
 define prog_rule
-bin/$(call progname,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCYBIL)
-	@mkdir -p bin
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(PKG_LIBS)
+bin/$(call progname,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCYBIL) bin/.build
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(PKG_LIBS)
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "units.h"
 
 static char *
@@ -84,6 +85,11 @@ lock_acquire(const char *store_path, struct run_lock *lock, char *err,
 		lock->fd = fd;
 		lock->inherited = 1;
 		rc = LOCK_HELD;
+		goto out;
+	}
+	if (file_make_parent_dirs(path) < 0) {
+		snprintf(err, errlen, "%s: cannot create its folder: %s", path,
+			strerror(errno));
 		goto out;
 	}
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

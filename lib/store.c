@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "date.h"
+#include "file.h"
 #include "schema.sql.h"
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
@@ -81,37 +81,6 @@ store_rollback(struct store *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-}
-
-/* mkdir -p of PATH's folder. */
-static int
-make_parent_dirs(const char *path)
-{
-	char *dir = strdup(path), *p;
-	int rc = -1;
-
-	if (!dir)
-		return -1;
-	p = strrchr(dir, '/');
-	if (!p || p == dir) {
-		rc = 0;
-		goto out;
-	}
-	*p = '\0';
-	for (p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			goto out;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		goto out;
-	rc = 0;
-out:
-	free(dir);
-	return rc;
 }
 
 static int
@@ -205,7 +174,7 @@ store_open_at_version(const char *path, int version, struct store **out,
 		snprintf(err, errlen, "%s: out of memory", path);
 		return STORE_ERROR;
 	}
-	if (make_parent_dirs(path) < 0) {
+	if (file_make_parent_dirs(path) < 0) {
 		snprintf(err, errlen, "%s: cannot create its folder: %s", path,
 			strerror(errno));
 		rc = STORE_ERROR;

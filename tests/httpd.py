@@ -167,6 +167,11 @@ class Handler(BaseHTTPRequestHandler):
             self.log_line(self.status or "000", self.sent)
 
     def route(self, path):
+        # --route: a path with these query arguments (in any order) is
+        # answered with a static file, as an OAI-PMH endpoint would be.
+        for rpath, rquery, target in self.server.routes:
+            if path == rpath and self.query == rquery:
+                return self.static(target)
         if not path.startswith("/_/"):
             return self.static(path)
         parts = path[3:].split("/")
@@ -368,10 +373,19 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=3600)
     ap.add_argument("--parent-pid", type=int,
                     help="exit when this process no longer exists")
+    ap.add_argument("--route", action="append", default=[],
+                    metavar="PATH?QUERY=FILE",
+                    help="serve FILE (under --root) for PATH with exactly "
+                         "these query arguments")
     a = ap.parse_args()
 
     srv = Server(("127.0.0.1", 0), Handler)  # bound and listening from here
     srv.root = os.path.realpath(a.root)
+    srv.routes = []
+    for r in a.route:
+        request, _, target = r.rpartition("=")
+        url = urlsplit(request)
+        srv.routes.append((url.path, parse_qs(url.query), "/" + target.lstrip("/")))
     srv.stats = Stats()
     srv.log = open(a.log, "a", encoding="utf-8") if a.log else None
     srv.log_lock = threading.Lock()

@@ -73,6 +73,15 @@ is "$rc" 0 "\$CYBIL_CONFIG is used"
 out=$(cd "$T" && "$CYBIL" status 2>&1); rc=$?
 is "$rc" 0 "./cybil.conf is used"
 
+# Regression: run as the very first command once failed to create the lock
+# because the store's folder did not exist yet.
+mkdir -p "$T/fresh"
+printf '[store]\npath = deep/er/cybil.db\n' >"$T/fresh/cybil.conf"
+exits 0 "run on a new config creates the store's folder" \
+	"$CYBIL" -q -c "$T/fresh/cybil.conf" run
+[ -f "$T/fresh/deep/er/cybil.db" ] && [ -f "$T/fresh/deep/er/cybil.db.lock" ]
+is $? 0 "the store and its lock file are there"
+
 # --- status ------------------------------------------------------------------
 out=$(run status); rc=$?
 is "$rc" 0 "status on a new store"
