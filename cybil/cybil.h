@@ -9,6 +9,7 @@ struct front_options {
 	const char *config;	/* -c, or NULL */
 	int quiet;
 	int verbose;
+	int json;		/* status --json */
 };
 
 int cmd_run(const struct front_options *opt);

@@ -23,7 +23,8 @@ usage(FILE *out)
 		"commands:\n"
 		"  run       fetch and parse due sources (following up queued\n"
 		"            pages), expire grants, then publish, under one lock\n"
-		"  status    sources, records, reviews and the latest release\n"
+		"  status [--json]\n"
+		"            sources, records, reviews and the latest release\n"
 		"  CMD       runs cybil-CMD ARGS (fetch, parse, review, publish,\n"
 		"            verify, pull), passing -c, -q and -v on\n"
 		"\n"
@@ -111,6 +112,7 @@ parse_options(int argc, char **argv, struct front_options *opt,
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -122,6 +124,7 @@ parse_options(int argc, char **argv, struct front_options *opt,
 		case 'c': opt->config = optarg; break;
 		case 'q': opt->quiet = 1; break;
 		case 'v': opt->verbose = 1; break;
+		case 'j': opt->json = 1; break;
 		case 'h':
 			usage(stdout);
 			return -1 - cli_finish(0);
@@ -167,6 +170,10 @@ main(int argc, char **argv)
 	if (first < argc) {
 		log_error("%s: unexpected argument %s (see cybil -h)", argv[0],
 			argv[first]);
+		return EXIT_USAGE;
+	}
+	if (opt.json && command != cmd_status) {
+		log_error("%s: --json goes with status", argv[0]);
 		return EXIT_USAGE;
 	}
 	return cli_finish(command(&opt));

@@ -1,5 +1,8 @@
 /* cybil status: per source the fetch health, then records by state and
- * consent, what awaits review, the audit log and the latest release. */
+ * consent, what awaits review, the audit log and the latest release. The
+ * report is gathered once, in one read transaction, as a JSON object;
+ * --json prints it as is, otherwise it is rendered as text. */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -11,151 +14,260 @@
 #include "log.h"
 #include "store.h"
 
-static const char *
-text_or(sqlite3_stmt *stmt, int col, const char *fallback)
+/* The value of column COL as JSON: text, integer or null. */
+static json_t *
+column_json(sqlite3_stmt *stmt, int col)
 {
-	const unsigned char *s = sqlite3_column_text(stmt, col);
-
-	return s ? (const char *)s : fallback;
+	switch (sqlite3_column_type(stmt, col)) {
+	case SQLITE_INTEGER:
+		return json_integer(sqlite3_column_int64(stmt, col));
+	case SQLITE_NULL:
+		return json_null();
+	default:
+		return json_string((const char *)sqlite3_column_text(stmt,
+			col));
+	}
 }
 
-/* "due", or the time it becomes due. */
-static const char *
-next_due(sqlite3_stmt *stmt, int col, const char *now)
-{
-	const char *due = text_or(stmt, col, NULL);
-
-	return !due || strcmp(due, now) <= 0 ? "due" : due;
-}
-
-static int
-print_source(sqlite3 *db, const struct source_config *src, const char *now)
+/* Runs SQL (with ?1 bound to ARG unless NULL) and returns its rows as
+ * objects keyed by column name, or NULL on error. */
+static json_t *
+query_rows(sqlite3 *db, const char *sql, const char *arg)
 {
 	sqlite3_stmt *stmt;
+	json_t *rows = json_array(), *row;
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT last_success, failures, next_due,"
-		" last_error FROM source WHERE name = ?1", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	sqlite3_bind_text(stmt, 1, src->name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW) {
-		printf("  %-20s %-8s %-21s %8d  %s\n", src->name,
-			config_kind_name(src->kind),
-			text_or(stmt, 0, "never"), sqlite3_column_int(stmt, 1),
-			next_due(stmt, 2, now));
-		if (sqlite3_column_int(stmt, 1) > 0)
-			printf("  %-20s last error: %s\n", "",
-				text_or(stmt, 3, "?"));
-	} else if (rc == SQLITE_DONE) {
-		printf("  %-20s %-8s %-21s %8d  %s\n", src->name,
-			config_kind_name(src->kind), "never", 0, "due");
+	if (!rows || sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
+		goto fail;
+	if (arg && sqlite3_bind_text(stmt, 1, arg, -1, SQLITE_STATIC)) {
+		sqlite3_finalize(stmt);
+		goto fail;
+	}
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (!(row = json_object()) ||
+		    json_array_append_new(rows, row) < 0)
+			break;
+		for (int i = 0; i < sqlite3_column_count(stmt); i++)
+			if (json_object_set_new(row, sqlite3_column_name(stmt,
+			    i), column_json(stmt, i)) < 0)
+				break;
 	}
 	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (rc == SQLITE_DONE)
+		return rows;
+fail:
+	json_decref(rows);
+	return NULL;
 }
 
-static int
-print_sources(sqlite3 *db, const struct config *cfg, const char *now)
+/* Rows of (name, n) as one object {name: n}. */
+static json_t *
+query_counts(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *stmt;
-	int rc;
+	json_t *rows = query_rows(db, sql, NULL), *counts = json_object(), *r;
+	size_t i;
 
-	printf("sources (%zu configured)\n", cfg->nsources);
-	if (cfg->nsources)
-		printf("  %-20s %-8s %-21s %8s  %s\n", "NAME", "KIND",
-			"LAST SUCCESS", "FAILURES", "NEXT DUE");
-	for (size_t i = 0; i < cfg->nsources; i++)
-		if ((rc = print_source(db, &cfg->sources[i], now)) != SQLITE_OK)
-			return rc;
-	rc = sqlite3_prepare_v2(db, "SELECT name FROM source"
-		" WHERE configured = 0 ORDER BY name", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		printf("  %-20s removed from the config; its records are "
-			"withheld\n", text_or(stmt, 0, "?"));
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (!rows || !counts)
+		goto fail;
+	json_array_foreach(rows, i, r)
+		if (json_object_set(counts, json_string_value(json_object_get(r,
+		    "name")), json_object_get(r, "n")) < 0)
+			goto fail;
+	json_decref(rows);
+	return counts;
+fail:
+	json_decref(rows);
+	json_decref(counts);
+	return NULL;
 }
 
-/* Prints "LABEL a N, b N, ..." from a query of (name, count) rows. */
-static int
-print_counts(sqlite3 *db, const char *label, const char *sql)
+static json_t *
+query_one(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *stmt;
-	int rc, n = 0;
+	json_t *rows = query_rows(db, sql, NULL), *row;
 
-	rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	printf("%-8s", label);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		printf("%s%s %lld", n++ ? ", " : " ", text_or(stmt, 0, "?"),
-			(long long)sqlite3_column_int64(stmt, 1));
-	printf("%s\n", n ? "" : " none");
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	if (!rows)
+		return NULL;
+	row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) :
+		json_null();
+	json_decref(rows);
+	return row;
 }
 
-static long long
-count(sqlite3 *db, const char *sql)
+/* Configured sources with their fetch state, then those no longer in
+ * the configuration. */
+static json_t *
+gather_sources(sqlite3 *db, const struct config *cfg)
 {
-	sqlite3_stmt *stmt;
-	long long n = -1;
+	json_t *list = json_array(), *rows, *src;
+	size_t i;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(stmt) == SQLITE_ROW)
-		n = sqlite3_column_int64(stmt, 0);
-	sqlite3_finalize(stmt);
-	return n;
+	if (!list)
+		return NULL;
+	for (i = 0; i < cfg->nsources; i++) {
+		const struct source_config *sc = &cfg->sources[i];
+
+		rows = query_rows(db, "SELECT last_success, failures, next_due,"
+			" last_error FROM source WHERE name = ?1", sc->name);
+		if (!rows)
+			goto fail;
+		src = json_array_size(rows) ?
+			json_incref(json_array_get(rows, 0)) :
+			json_pack("{s:n, s:i, s:n, s:n}", "last_success",
+			"failures", 0, "next_due", "last_error");
+		json_decref(rows);
+		if (!src || json_object_set_new(src, "name",
+		    json_string(sc->name)) < 0 || json_object_set_new(src,
+		    "kind", json_string(config_kind_name(sc->kind))) < 0 ||
+		    json_object_set_new(src, "configured", json_true()) < 0 ||
+		    json_array_append_new(list, src) < 0)
+			goto fail;
+	}
+	if (!(rows = query_rows(db, "SELECT name, kind FROM source"
+	    " WHERE configured = 0 ORDER BY name", NULL)))
+		goto fail;
+	json_array_foreach(rows, i, src)
+		if (json_object_set_new(src, "configured", json_false()) < 0 ||
+		    json_array_append(list, src) < 0) {
+			json_decref(rows);
+			goto fail;
+		}
+	json_decref(rows);
+	return list;
+fail:
+	json_decref(list);
+	return NULL;
 }
 
-static int
-print_review(struct store *st)
+static json_t *
+gather(struct store *st, const struct config *cfg)
 {
 	sqlite3 *db = store_db(st);
 	char head[HASH_HEX_SIZE];
-	long long pending, suggestions, events;
+	json_t *report;
 
-	pending = count(db, "SELECT count(*) FROM record"
-		" WHERE consent = 'pending' AND state = 'active'");
-	suggestions = count(db, "SELECT count(*) FROM suggestion"
-		" WHERE state = 'pending'");
-	events = count(db, "SELECT count(*) FROM consent_event");
-	if (pending < 0 || suggestions < 0 || events < 0 ||
-	    audit_head(st, head) != STORE_OK)
-		return SQLITE_ERROR;
-	printf("review   %lld record%s await a decision, %lld suggestion%s "
-		"pending\n", pending, pending == 1 ? "" : "s", suggestions,
-		suggestions == 1 ? "" : "s");
-	printf("audit    %lld event%s, head %.16s\n", events,
-		events == 1 ? "" : "s", head);
-	return SQLITE_OK;
+	if (audit_head(st, head) != STORE_OK)
+		return NULL;
+	report = json_pack("{s:s, s:i, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*}",
+		"store", cfg->store_path, "schema", store_schema_version(),
+		"sources", gather_sources(db, cfg),
+		"records", query_counts(db, "SELECT state AS name, count(*)"
+		" AS n FROM record GROUP BY state ORDER BY state"),
+		"consent", query_counts(db, "SELECT consent AS name, count(*)"
+		" AS n FROM record GROUP BY consent ORDER BY consent"),
+		"review", query_one(db, "SELECT"
+		" (SELECT count(*) FROM record WHERE consent = 'pending'"
+		"  AND state = 'active') AS pending,"
+		" (SELECT count(*) FROM suggestion WHERE state = 'pending')"
+		"  AS suggestions"),
+		"audit", query_one(db, "SELECT count(*) AS events"
+		" FROM consent_event"),
+		"release", query_one(db, "SELECT serial, state, created, records"
+		" FROM release ORDER BY serial DESC LIMIT 1"));
+	/* json_pack fails as a whole if any piece is missing (s:o*
+	 * tolerates NULL, so check the pieces that must be there). */
+	if (!report || !json_object_get(report, "sources") ||
+	    !json_object_get(report, "records") ||
+	    !json_object_get(report, "consent") ||
+	    !json_object_get(report, "review") ||
+	    !json_object_get(report, "audit") ||
+	    !json_object_get(report, "release") ||
+	    json_object_set_new(json_object_get(report, "audit"), "head",
+	    json_string(head)) < 0) {
+		json_decref(report);
+		return NULL;
+	}
+	return report;
 }
 
-static int
-print_release(sqlite3 *db)
+static const char *
+text_or(const json_t *obj, const char *key, const char *fallback)
 {
-	sqlite3_stmt *stmt;
-	int rc;
+	const char *s = json_string_value(json_object_get(obj, key));
 
-	rc = sqlite3_prepare_v2(db, "SELECT serial, state, created, records"
-		" FROM release ORDER BY serial DESC LIMIT 1", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return rc;
-	rc = sqlite3_step(stmt);
-	if (rc == SQLITE_ROW)
-		printf("release  %06lld (%s) %s, %lld records\n",
-			(long long)sqlite3_column_int64(stmt, 0),
-			text_or(stmt, 1, "?"), text_or(stmt, 2, "?"),
-			(long long)sqlite3_column_int64(stmt, 3));
-	else if (rc == SQLITE_DONE)
+	return s ? s : fallback;
+}
+
+static long long
+number(const json_t *obj, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(obj, key));
+}
+
+static void
+print_source(const json_t *src, const char *now)
+{
+	const char *due = text_or(src, "next_due", NULL);
+
+	if (!json_is_true(json_object_get(src, "configured"))) {
+		printf("  %-20s removed from the config; its records are "
+			"withheld\n", text_or(src, "name", "?"));
+		return;
+	}
+	printf("  %-20s %-8s %-21s %8lld  %s\n", text_or(src, "name", "?"),
+		text_or(src, "kind", "?"), text_or(src, "last_success",
+		"never"), number(src, "failures"),
+		!due || strcmp(due, now) <= 0 ? "due" : due);
+	if (number(src, "failures") > 0)
+		printf("  %-20s last error: %s\n", "", text_or(src,
+			"last_error", "?"));
+}
+
+/* "LABEL a N, b N" or "LABEL none". */
+static void
+print_counts(const char *label, const json_t *counts)
+{
+	const char *key;
+	json_t *n;
+	int i = 0;
+
+	printf("%-8s", label);
+	json_object_foreach((json_t *)counts, key, n)
+		printf("%s%s %lld", i++ ? ", " : " ", key,
+			(long long)json_integer_value(n));
+	printf("%s\n", i ? "" : " none");
+}
+
+static void
+print_text(const json_t *report)
+{
+	const json_t *sources = json_object_get(report, "sources");
+	const json_t *review = json_object_get(report, "review");
+	const json_t *audit = json_object_get(report, "audit");
+	const json_t *release = json_object_get(report, "release");
+	char now[DATE_RFC3339_SIZE];
+	size_t i, configured = 0;
+	json_t *src;
+
+	date_format_utc(time(NULL), now);
+	printf("store    %s (schema %lld)\n", text_or(report, "store", "?"),
+		number(report, "schema"));
+	json_array_foreach((json_t *)sources, i, src)
+		configured += json_is_true(json_object_get(src, "configured"));
+	printf("sources (%zu configured)\n", configured);
+	if (configured)
+		printf("  %-20s %-8s %-21s %8s  %s\n", "NAME", "KIND",
+			"LAST SUCCESS", "FAILURES", "NEXT DUE");
+	json_array_foreach((json_t *)sources, i, src)
+		print_source(src, now);
+	print_counts("records", json_object_get(report, "records"));
+	print_counts("consent", json_object_get(report, "consent"));
+	printf("review   %lld record%s await a decision, %lld suggestion%s "
+		"pending\n", number(review, "pending"),
+		number(review, "pending") == 1 ? "" : "s",
+		number(review, "suggestions"),
+		number(review, "suggestions") == 1 ? "" : "s");
+	printf("audit    %lld event%s, head %.16s\n", number(audit, "events"),
+		number(audit, "events") == 1 ? "" : "s",
+		text_or(audit, "head", "?"));
+	if (json_is_null(release))
 		printf("release  none yet\n");
-	sqlite3_finalize(stmt);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+	else
+		printf("release  %06lld (%s) %s, %lld records\n",
+			number(release, "serial"), text_or(release, "state",
+			"?"), text_or(release, "created", "?"),
+			number(release, "records"));
 }
 
 int
@@ -163,37 +275,31 @@ cmd_status(const struct front_options *opt)
 {
 	struct config *cfg = NULL;
 	struct store *st = NULL;
-	char now[DATE_RFC3339_SIZE];
-	sqlite3 *db;
+	json_t *report = NULL;
 	int rc;
 
 	if ((rc = cli_load_config(opt->config, &cfg, NULL)) != 0)
 		return rc;
 	if ((rc = cli_open_store(cfg, &st)) != 0)
 		goto out;
-	db = store_db(st);
-	date_format_utc(time(NULL), now);
 	/* One read transaction: every number comes from the same moment. */
-	if ((rc = store_begin(st, false)) != STORE_OK) {
-		rc = rc == STORE_BUSY ? EXIT_TEMPFAIL : EXIT_PARTIAL;
+	if ((rc = store_begin(st, false)) != STORE_OK ||
+	    !(report = gather(st, cfg))) {
+		log_error("%s: %s", cfg->store_path, store_errmsg(st));
+		rc = store_result(sqlite3_errcode(store_db(st))) == STORE_BUSY ?
+			EXIT_TEMPFAIL : EXIT_PARTIAL;
 		goto out;
 	}
-	printf("store    %s (schema %d)\n", cfg->store_path,
-		store_schema_version());
-	if ((rc = print_sources(db, cfg, now)) != SQLITE_OK ||
-	    (rc = print_counts(db, "records", "SELECT state, count(*)"
-	    " FROM record GROUP BY state ORDER BY state")) != SQLITE_OK ||
-	    (rc = print_counts(db, "consent", "SELECT consent, count(*)"
-	    " FROM record GROUP BY consent ORDER BY consent")) != SQLITE_OK ||
-	    (rc = print_review(st)) != SQLITE_OK ||
-	    (rc = print_release(db)) != SQLITE_OK) {
-		log_error("%s: %s", cfg->store_path, sqlite3_errmsg(db));
-		rc = store_result(rc) == STORE_BUSY ? EXIT_TEMPFAIL :
-			EXIT_PARTIAL;
-		goto out;
+	if (opt->json) {
+		if (json_dumpf(report, stdout, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) == 0)
+			putchar('\n');
+	} else {
+		print_text(report);
 	}
 	rc = 0;
 out:
+	json_decref(report);
 	if (st)
 		store_rollback(st);
 	store_close(st);

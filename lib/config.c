@@ -18,7 +18,8 @@
 /* inih stops at this many bytes per line (with CR, LF and NUL); the
  * pre-scan refuses longer lines instead of letting inih split them. */
 #define CONFIG_MAX_LINE 8192
-#define SOURCE_NAME_MAX 64
+/* inih cuts section names at 49 bytes: `source "` + NAME + `"` fits. */
+#define SOURCE_NAME_MAX 40
 #define FIELD_NAME_MAX 64
 #define CONFIG_FIELDS_MAX 256
 #define CONFIG_SOURCES_MAX 100000
@@ -244,6 +245,18 @@ matches_charset(const char *s, size_t maxlen, const char *extra)
 	return n > 0 && n <= maxlen;
 }
 
+/* Lower-case letters and digits plus EXTRA, at most MAXLEN bytes; with
+ * LETTER_FIRST it must start with a letter. */
+static bool
+is_lower_token(const char *s, size_t maxlen, const char *extra,
+	bool letter_first)
+{
+	if (letter_first && !islower((unsigned char)s[0]))
+		return false;
+	return matches_charset(s, maxlen, extra) &&
+		!strpbrk(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+}
+
 static bool
 valid_language_tag(const char *s)
 {
@@ -407,7 +420,8 @@ set_custom_global(struct parse_state *st, const struct key_spec *k,
 	const char *value, int line)
 {
 	struct config *cfg = st->cfg;
-	bool loopback;
+	const char *why;
+	bool loopback, secure;
 
 	if (strcmp(k->name, "user_agent") == 0) {
 		char *ua;
@@ -433,8 +447,7 @@ set_custom_global(struct parse_state *st, const struct key_spec *k,
 		return set_string(st, &cfg->language, value, line, k->name);
 	}
 	if (strcmp(k->name, "name") == 0) {
-		if (!matches_charset(value, 100, "-_.") ||
-		    strpbrk(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
+		if (!is_lower_token(value, 100, "-_.", false)) {
 			set_error(st, line, k->name, "expected lower-case "
 				"letters, digits, - _ and . (a data package "
 				"name)");
@@ -474,16 +487,15 @@ set_custom_global(struct parse_state *st, const struct key_spec *k,
 			k->name);
 	}
 	/* secure_cookies */
-	if (strcmp(value, "auto") == 0)
+	if (strcmp(value, "auto") == 0) {
 		cfg->secure_cookies = -1;
-	else if (strcmp(value, "yes") == 0)
-		cfg->secure_cookies = 1;
-	else if (strcmp(value, "no") == 0)
-		cfg->secure_cookies = 0;
-	else {
+		return 0;
+	}
+	if (units_parse_bool(value, &secure, &why) < 0) {
 		set_error(st, line, k->name, "expected auto, yes or no");
 		return -1;
 	}
+	cfg->secure_cookies = secure;
 	return 0;
 }
 
@@ -519,9 +531,7 @@ set_custom_source(struct parse_state *st, struct source_config *src,
 		return 0;
 	}
 	if (strcmp(k->name, "record_kind") == 0) {
-		if (!matches_charset(value, 32, "-") ||
-		    !islower((unsigned char)value[0]) ||
-		    strpbrk(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")) {
+		if (!is_lower_token(value, 32, "-", true)) {
 			set_error(st, line, k->name, "expected a lower-case "
 				"word such as news, project or actor");
 			return -1;
@@ -705,16 +715,6 @@ oom:
 	return -1;
 }
 
-static char *
-rstrip(char *s)
-{
-	size_t n = strlen(s);
-
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		s[--n] = '\0';
-	return s;
-}
-
 /* inih never reports a section without keys and silently splits long
  * lines, so section headers and line lengths are checked first. */
 static int
@@ -744,16 +744,15 @@ prescan(struct parse_state *st, FILE *f)
 			goto out;
 		}
 		*end = '\0';
-		p = rstrip(p + 1);
-		while (isspace((unsigned char)*p))
-			p++;
+		p++;	/* inih takes the name verbatim, blanks included */
 		if (is_global_section(p))
 			continue;
 		if (!source_section_name(p, name, sizeof(name))) {
 			if (strncmp(p, "source", 6) == 0)
 				set_error(st, lineno, NULL, "[%s]: expected "
-					"[source \"NAME\"] with a NAME of "
-					"letters, digits, - _ and .", p);
+					"[source \"NAME\"] with a NAME of at "
+					"most %d letters, digits, - _ and .", p,
+					SOURCE_NAME_MAX);
 			else
 				set_error(st, lineno, NULL, "[%s]: unknown "
 					"section", p);
@@ -795,8 +794,7 @@ set_field(struct parse_state *st, struct source_config *src,
 	const char *name = key + strlen("field.");
 	struct html_field *grown;
 
-	if (!matches_charset(name, FIELD_NAME_MAX, "_") ||
-	    !islower((unsigned char)name[0])) {
+	if (!is_lower_token(name, FIELD_NAME_MAX, "_", true)) {
 		set_error(st, line, key, "a field name is lower-case letters, "
 			"digits and _");
 		return -1;

@@ -90,6 +90,25 @@ like "$out" "news +rss +never +0 +due" "status lists a source never fetched as d
 like "$out" "release +none yet" "status shows no release yet"
 like "$out" "review +0 records await a decision" "status shows reviews"
 [ -f "$T/var/cybil.db" ]; is $? 0 "the store is created beside the config"
+json=$(run status --json)
+is "$(printf '%s' "$json" | /usr/bin/python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["schema"] > 0, [s["name"] for s in r["sources"]], r["review"]["pending"], r["release"], len(r["audit"]["head"]))')" \
+	"True ['news', 'pages'] 0 None 64" "status --json reports the same as JSON"
+exits 2 "--json goes with status only" run run --json
+
+# A record awaiting review and a release, as later stages will write them.
+sqlite3 "$T/var/cybil.db" "
+INSERT INTO record_key VALUES ('news', 'g1', '0123456789abcdef0123456789abcdef');
+INSERT INTO record (id, source, kind, external_id, title, content_sha256,
+  first_seen, last_seen, changed_at, parser, parser_version)
+  VALUES ('0123456789abcdef0123456789abcdef', 'news', 'news', 'g1', 'A',
+  printf('%064d', 1), 'now', 'now', 'now', 'rss', '1');
+INSERT INTO release (serial, state, created, records)
+  VALUES (1, 'done', '2026-11-28T10:00:00Z', 0);"
+out=$(run status)
+like "$out" "records +active 1" "status counts records by state"
+like "$out" "consent +pending 1" "and by consent"
+like "$out" "review +1 record awaits|review +1 record await a decision" "and what awaits review"
+like "$out" "release +000001 \(done\) 2026-11-28T10:00:00Z, 0 records" "and the latest release"
 out=$(run -q status 2>&1)
 like "$out" "^store" "-q keeps status output (it is what was asked for)"
 
