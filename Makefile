@@ -55,6 +55,8 @@ MANPAGES = $(wildcard man/*.1 man/*.5)
 
 .PHONY: all deps check unit e2e demo bench install uninstall clean
 .SUFFIXES:
+# Keep the test objects: they are intermediate files of the test binaries.
+.SECONDARY:
 
 all: $(BINS)
 

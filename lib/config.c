@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -150,6 +151,7 @@ static const char *const default_record_kinds[] = {
 struct key_lines {
 	int line[NKEYS];
 	int field_line;		/* the first field.NAME */
+	char field_key[80];	/* and its key, for errors */
 };
 
 struct parse_state {
@@ -327,6 +329,7 @@ valid_listen(const char *s, bool *loopback)
 	const char *colon = strrchr(s, ':');
 	uint64_t port;
 	const char *why;
+	struct in_addr v4;
 	char host[256];
 	size_t n;
 
@@ -340,7 +343,9 @@ valid_listen(const char *s, bool *loopback)
 	if (units_parse_uint(colon + 1, 1, 65535, &port, &why) < 0)
 		return false;
 	*loopback = strcmp(host, "localhost") == 0 ||
-		strncmp(host, "127.", 4) == 0 || strcmp(host, "[::1]") == 0;
+		strcmp(host, "[::1]") == 0 ||
+		(inet_pton(AF_INET, host, &v4) == 1 &&
+		 (ntohl(v4.s_addr) >> 24) == 127);
 	return matches_charset(host, sizeof(host) - 1, ".-:[]");
 }
 
@@ -727,6 +732,8 @@ prescan(struct parse_state *st, FILE *f)
 
 	while ((n = getline(&line, &cap, f)) >= 0) {
 		lineno++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
 		if (n > CONFIG_MAX_LINE - 3) {
 			set_error(st, lineno, NULL, "line too long (at most "
 				"%d bytes)", CONFIG_MAX_LINE - 3);
@@ -827,8 +834,11 @@ set_field(struct parse_state *st, struct source_config *src,
 		set_error(st, line, key, "out of memory");
 		return -1;
 	}
-	if (!lines->field_line)
+	if (!lines->field_line) {
 		lines->field_line = line;
+		snprintf(lines->field_key, sizeof(lines->field_key), "%s",
+			key);
+	}
 	return 0;
 }
 
@@ -961,7 +971,8 @@ check_source(struct parse_state *st, struct source_config *src,
 			return -1;
 		}
 	if (src->kind != SOURCE_HTML && lines->field_line) {
-		set_error(st, lines->field_line, "field", "only for kind html");
+		set_error(st, lines->field_line, lines->field_key,
+			"only for kind html");
 		return -1;
 	}
 	for (size_t i = 0; src->kind != SOURCE_OAI_PMH && i < 2; i++)
@@ -971,8 +982,8 @@ check_source(struct parse_state *st, struct source_config *src,
 			return -1;
 		}
 	if (src->nfields && !src->record) {
-		set_error(st, lines->field_line, "field", "needs record = XPATH "
-			"in %s", section);
+		set_error(st, lines->field_line, lines->field_key,
+			"needs record = XPATH in %s", section);
 		return -1;
 	}
 	if (!key_line(lines, "robots"))

@@ -108,6 +108,7 @@ static const char schema_v1[] =
 	" note TEXT,"
 	" prev_hash TEXT NOT NULL CHECK (length(prev_hash) = 64),"
 	" hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),"
+	" CHECK (evidence IS NULL OR evidence <> ''),"
 	" CHECK (new <> 'public' OR"
 	"  (basis = 'public-source' AND evidence IS NOT NULL)),"
 	" CHECK (new <> 'granted' OR"

@@ -153,6 +153,9 @@ configure(struct store *st, char *err, size_t errlen)
 	/* journal_mode answers with a row, so it is stepped through exec. */
 	if ((rc = exec(st, "PRAGMA journal_mode = WAL")) != STORE_OK ||
 	    (rc = exec(st, "PRAGMA foreign_keys = ON")) != STORE_OK ||
+	    /* Without it, REPLACE deletes rows past the no-delete
+	     * triggers. */
+	    (rc = exec(st, "PRAGMA recursive_triggers = ON")) != STORE_OK ||
 	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) != STORE_OK)
 		goto fail;
 	return STORE_OK;

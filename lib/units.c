@@ -123,10 +123,12 @@ units_parse_duration(const char *s, int64_t min, int64_t max, int64_t *out,
 		return -1;
 	}
 	while (*p) {
-		if (parse_digits(p, &v, &end, why) < 0) {
+		if (!isdigit((unsigned char)*p)) {
 			*why = expected;
 			return -1;
 		}
+		if (parse_digits(p, &v, &end, why) < 0)
+			return -1;
 		unit = *end ? duration_unit(*end) : 1;
 		if (unit == 0 || (*end == '\0' && p != s)) {
 			*why = expected;
@@ -159,10 +161,12 @@ units_parse_share(const char *s, unsigned *out, const char **why)
 	uint64_t whole, hundredths = 0;
 	const char *end;
 
-	if (parse_digits(s, &whole, &end, why) < 0) {
+	if (!isdigit((unsigned char)*s)) {
 		*why = expected;
 		return -1;
 	}
+	if (parse_digits(s, &whole, &end, why) < 0)
+		return -1;
 	if (*end == '.') {
 		end++;
 		if (!isdigit((unsigned char)end[0])) {
