@@ -208,6 +208,14 @@ static const char schema_v1[] =
 	"CREATE VIEW publishable AS SELECT * FROM record"
 	" WHERE consent IN ('public','granted') AND state = 'active';";
 
+/* Fetch finds the validators of a follow-up URL's last good capture, and
+ * asks an OAI-PMH source only for what changed since harvest_from (the
+ * last complete list's datestamp, kept by parse). */
+static const char schema_v2[] =
+	"CREATE INDEX capture_by_url ON capture(source, url, id);"
+	"ALTER TABLE source ADD COLUMN harvest_from TEXT;";
+
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
