@@ -68,6 +68,7 @@ struct engine {
 	size_t nbuckets;
 	struct host *runnable_head, *runnable_tail;
 	struct job *retries;		/* sorted by not_before */
+	size_t nretries;
 	struct job *robots_jobs;	/* owned here, one per host */
 	struct transfer *transfers;	/* running now */
 	unsigned active;
@@ -417,7 +418,7 @@ error_text(const struct transfer *t, CURLcode rc, long status)
 {
 	char buf[CURL_ERROR_SIZE + 64];
 
-	if (t->too_big)
+	if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(buf, sizeof(buf), "body larger than max_bytes (%llu)",
 			(unsigned long long)t->engine->run->cfg->fetch_max_bytes);
 	else if (t->write_failed)
@@ -481,6 +482,7 @@ schedule_retry(struct engine *e, struct job *job, double delay)
 		p = &(*p)->next;
 	job->next = *p;
 	*p = job;
+	e->nretries++;
 }
 
 /* Decides whether C's failure is tried again in this run, and when. */
@@ -675,11 +677,10 @@ start_from_host(struct engine *e, struct host *h)
 
 	while (h->head) {
 		job = h->head;
-		if (!job->is_robots && job->src->robots &&
-		    h->robots_state != ROBOTS_READY)
+		if (job->honour_robots && h->robots_state != ROBOTS_READY)
 			return 0;	/* wait for robots.txt */
 		dequeue(e, h);
-		if (!job->is_robots && job->src->robots &&
+		if (job->honour_robots &&
 		    (robots_path(job->url, path, sizeof(path)) < 0 ||
 		    !robots_allowed(h->robots, path))) {
 			if (record_skipped(e, job) < 0)
@@ -707,14 +708,18 @@ start_ready(struct engine *e)
 		struct job *job = e->retries;
 
 		e->retries = job->next;
+		e->nretries--;
 		enqueue(e, job, false);
 	}
 	if (now >= e->run->deadline)
 		return 0;
+	/* A host that started nothing is empty or waits for its robots.txt;
+	 * it becomes runnable again when a transfer of its own ends. */
 	while (e->active < cfg->fetch_parallel && (h = pop_runnable(e))) {
 		if ((rc = start_from_host(e, h)) < 0)
 			return -1;
-		make_runnable(e, h);
+		if (rc > 0)
+			make_runnable(e, h);
 	}
 	return 0;
 }
@@ -734,7 +739,7 @@ draw_progress(struct engine *e, bool last)
 		(unsigned long long)t->fetched,
 		(unsigned long long)t->not_modified,
 		(unsigned long long)t->failed, e->active,
-		e->queued + (e->retries ? 1 : 0), last ? "\r\033[K" : "");
+		e->queued + e->nretries, last ? "\r\033[K" : "");
 }
 
 static int
@@ -850,8 +855,11 @@ enqueue_jobs(struct engine *e)
 			return -1;
 		}
 		job->attempt = 1;
+		job->honour_robots = job->src->robots &&
+			(strncmp(key, "http://", 7) == 0 ||
+			 strncmp(key, "https://", 8) == 0);
 		enqueue(e, job, false);
-		if (job->src->robots && need_robots(e, job) < 0)
+		if (job->honour_robots && need_robots(e, job) < 0)
 			return -1;
 	}
 	return 0;
@@ -898,9 +906,7 @@ engine_run(struct fetch_run *run)
 	rc = loop(&e);
 	if (maybe_flush(&e, true) < 0)
 		rc = -1;
-	run->totals.left = e.queued;
-	for (struct job *j = e.retries; j; j = j->next)
-		run->totals.left++;
+	run->totals.left = e.queued + e.nretries;
 	draw_progress(&e, true);
 out:
 	engine_free(&e);

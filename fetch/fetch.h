@@ -22,6 +22,7 @@ struct job {
 	int attempt;		/* 1 for the first try */
 	double not_before;	/* monotonic seconds; a retry waits */
 	bool is_robots;		/* a host's robots.txt */
+	bool honour_robots;	/* http(s) of a source with robots = yes */
 	struct host *host;
 	struct job *next;	/* in its host's queue or the retry list */
 	struct job *next_owned;	/* robots jobs, owned by the engine */
