@@ -43,6 +43,10 @@ echo "== cybil run"
 rc=0
 $cybil run || rc=$?
 echo
+echo "== cybil fetch --force: the same sources again; nothing changed, so"
+echo "   every answer is a 304 and no body is transferred"
+$cybil fetch --force || rc=$?
+echo
 echo "== cybil status"
 $cybil status || rc=$?
 cat <<NEXT
@@ -50,6 +54,7 @@ cat <<NEXT
 == what to try next
   $cybil status
   $cybil run
+  sqlite3 -header $work/var/cybil.db 'SELECT source, status, bytes, url FROM capture'
   sqlite3 $work/var/cybil.db .schema
   man -l man/cybil.1; man -l man/cybil.conf.5
 The demo's configuration is $conf, made from config/demo.conf.
