@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include "fetch.h"
 #include "lock.h"
 #include "log.h"
+#include "source.h"
 
 #define PROGRAM "cybil-fetch"
 #define SOURCES_SELECTED_MAX 256
@@ -139,40 +139,6 @@ jobs_free(struct job *jobs, size_t n)
 	free(jobs);
 }
 
-/* The URL a source is fetched at: its url, or for OAI-PMH the
- * ListRecords request on that base URL (curl_free the result). */
-static char *
-request_url(const struct source_config *src, const char *harvest_from)
-{
-	struct { const char *name, *value; } args[] = {
-		{ "verb", "ListRecords" },
-		{ "metadataPrefix", src->oai_prefix },
-		{ "set", src->oai_set },
-		{ "from", harvest_from },
-	};
-	char arg[1024], *url = NULL;
-	CURLU *u;
-
-	if (!(u = curl_url()) ||
-	    curl_url_set(u, CURLUPART_URL, src->url, 0) != CURLUE_OK)
-		goto out;
-	for (size_t i = 0; src->kind == SOURCE_OAI_PMH &&
-	     i < sizeof(args) / sizeof(args[0]); i++) {
-		if (!args[i].value ||
-		    snprintf(arg, sizeof(arg), "%s=%s", args[i].name,
-		    args[i].value) >= (int)sizeof(arg))
-			continue;
-		if (curl_url_set(u, CURLUPART_QUERY, arg, CURLU_APPENDQUERY |
-		    CURLU_URLENCODE) != CURLUE_OK)
-			goto out;
-	}
-	if (curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
-		url = NULL;
-out:
-	curl_url_cleanup(u);
-	return url;
-}
-
 /* Due sources: their interval (or back-off) has passed, or --force. */
 static int
 add_due_sources(sqlite3 *db, const struct config *cfg,
@@ -199,7 +165,7 @@ add_due_sources(sqlite3 *db, const struct config *cfg,
 			break;
 		rc = SQLITE_OK;
 		if (o->force || sqlite3_column_int(stmt, 3)) {
-			char *url = request_url(src, (const char *)
+			char *url = source_request_url(src, (const char *)
 				sqlite3_column_text(stmt, 4));
 
 			if (!url || !(job = job_add(l, src, url)))
@@ -209,41 +175,12 @@ add_due_sources(sqlite3 *db, const struct config *cfg,
 				job->last_modified = column_dup(stmt, 1);
 				job->failures = sqlite3_column_int64(stmt, 2);
 			}
-			curl_free(url);
+			free(url);
 		}
 		sqlite3_reset(stmt);
 	}
 	sqlite3_finalize(stmt);
 	return rc;
-}
-
-/* Is URL's host one the source may follow links to? A "*.example.org"
- * entry covers its subdomains. */
-static bool
-host_followable(const struct source_config *src, const char *url)
-{
-	CURLU *u = curl_url();
-	char *host = NULL;
-	bool ok = false;
-
-	if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
-		size_t hl = strlen(host);
-
-		for (size_t i = 0; i < src->nfollow_hosts && !ok; i++) {
-			const char *f = src->follow_hosts[i];
-			size_t fl = strlen(f);
-
-			if (strncmp(f, "*.", 2) == 0)
-				ok = hl > fl - 1 && strcasecmp(host + hl -
-					(fl - 1), f + 1) == 0;
-			else
-				ok = strcasecmp(host, f) == 0;
-		}
-	}
-	curl_free(host);
-	curl_url_cleanup(u);
-	return ok;
 }
 
 static int
@@ -294,7 +231,7 @@ add_followups(sqlite3 *db, const struct config *cfg, const struct options *o,
 		index = (size_t)(src - cfg->sources);
 		if (taken[index] >= src->follow_max)
 			continue;
-		if (!host_followable(src, url)) {
+		if (!source_follows_host(src, url)) {
 			log_event(LOG_LEVEL_WARN, name, "%s: not on the "
 				"source's follow_hosts; not fetched", url);
 			continue;

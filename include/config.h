@@ -99,6 +99,9 @@ struct config {
  * "FILE:LINE: key: why" (or "FILE: why") in ERR. */
 int config_load(const char *path, struct config **out, char *err,
 	size_t errlen);
+/* A configuration of defaults only, without a file or sources (for the
+ * programs that may run without one). Returns it, or NULL. */
+struct config *config_defaults(void);
 void config_free(struct config *cfg);
 
 /* Picks the config file of SPEC §2: OPTION (from -c), else

@@ -1088,6 +1088,29 @@ out:
 	return rc;
 }
 
+struct config *
+config_defaults(void)
+{
+	struct parse_state st;
+	struct config *cfg;
+	char err[256];
+
+	if (!(cfg = calloc(1, sizeof(*cfg))) ||
+	    !(cfg->path = strdup("(defaults)")) || !(cfg->dir = strdup("."))) {
+		config_free(cfg);
+		return NULL;
+	}
+	memset(&st, 0, sizeof(st));
+	st.cfg = cfg;
+	st.err = err;
+	st.errlen = sizeof(err);
+	if (apply_defaults(&st, cfg, false) < 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
 static void
 free_source(struct source_config *src)
 {
