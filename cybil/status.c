@@ -100,42 +100,45 @@ query_one(sqlite3 *db, const char *sql)
 static json_t *
 gather_sources(sqlite3 *db, const struct config *cfg)
 {
-	json_t *list = json_array(), *rows, *src;
+	json_t *list = json_array(), *rows, *by_name = json_object(), *src;
 	size_t i;
 
-	if (!list)
-		return NULL;
+	if (!list || !by_name || !(rows = query_rows(db, "SELECT name, kind,"
+	    " last_success, failures, next_due, last_error, configured"
+	    " FROM source ORDER BY name", NULL)))
+		goto fail;
+	json_array_foreach(rows, i, src)
+		if (json_object_set(by_name, json_string_value(
+		    json_object_get(src, "name")), src) < 0)
+			goto fail_rows;
 	for (i = 0; i < cfg->nsources; i++) {
 		const struct source_config *sc = &cfg->sources[i];
 
-		rows = query_rows(db, "SELECT last_success, failures, next_due,"
-			" last_error FROM source WHERE name = ?1", sc->name);
-		if (!rows)
-			goto fail;
-		src = json_array_size(rows) ?
-			json_incref(json_array_get(rows, 0)) :
-			json_pack("{s:n, s:i, s:n, s:n}", "last_success",
-			"failures", 0, "next_due", "last_error");
-		json_decref(rows);
+		src = json_object_get(by_name, sc->name);
+		src = src ? json_deep_copy(src) : json_pack("{s:n, s:i, s:n,"
+			" s:n}", "last_success", "failures", 0, "next_due",
+			"last_error");
 		if (!src || json_object_set_new(src, "name",
 		    json_string(sc->name)) < 0 || json_object_set_new(src,
 		    "kind", json_string(config_kind_name(sc->kind))) < 0 ||
 		    json_object_set_new(src, "configured", json_true()) < 0 ||
 		    json_array_append_new(list, src) < 0)
-			goto fail;
+			goto fail_rows;
 	}
-	if (!(rows = query_rows(db, "SELECT name, kind FROM source"
-	    " WHERE configured = 0 ORDER BY name", NULL)))
-		goto fail;
-	json_array_foreach(rows, i, src)
+	json_array_foreach(rows, i, src) {
+		if (json_integer_value(json_object_get(src, "configured")))
+			continue;
 		if (json_object_set_new(src, "configured", json_false()) < 0 ||
-		    json_array_append(list, src) < 0) {
-			json_decref(rows);
-			goto fail;
-		}
+		    json_array_append(list, src) < 0)
+			goto fail_rows;
+	}
 	json_decref(rows);
+	json_decref(by_name);
 	return list;
+fail_rows:
+	json_decref(rows);
 fail:
+	json_decref(by_name);
 	json_decref(list);
 	return NULL;
 }

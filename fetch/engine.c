@@ -807,6 +807,8 @@ loop(struct engine *e)
 		if (maybe_flush(e, false) < 0)
 			return -1;
 		draw_progress(e, false);
+		if (!work_left(e))
+			break;
 		if (e->active == 0 && e->runnable_head && !e->failed)
 			continue;	/* startable work: no need to wait */
 		if (curl_multi_poll(e->multi, NULL, 0, (int)poll_timeout_ms(e),

@@ -284,8 +284,16 @@ fetch(struct fetch_run *run, const struct options *o)
 	sqlite3 *db = store_db(run->store);
 	int rc;
 
-	if ((rc = add_due_sources(db, run->cfg, o, &jobs)) != SQLITE_OK ||
-	    (rc = add_followups(db, run->cfg, o, &jobs)) != SQLITE_OK) {
+	/* One read transaction for all the lookups. */
+	if ((rc = store_begin(run->store, false)) == STORE_OK) {
+		if ((rc = add_due_sources(db, run->cfg, o, &jobs)) ==
+		    SQLITE_OK)
+			rc = add_followups(db, run->cfg, o, &jobs);
+		store_rollback(run->store);
+	} else {
+		rc = SQLITE_BUSY;
+	}
+	if (rc != SQLITE_OK) {
 		log_error("%s: reading sources and queue: %s",
 			run->cfg->store_path, sqlite3_errstr(rc));
 		jobs_free(jobs.jobs, jobs.n);

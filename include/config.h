@@ -93,6 +93,13 @@ struct config {
 
 	struct source_config *sources;
 	size_t nsources;
+
+	/* Private: room in sources, and an open-addressing table of
+	 * source index + 1 by name, so lookups stay fast with many
+	 * sources. */
+	size_t sources_cap;
+	size_t *name_slots;
+	size_t nname_slots;
 };
 
 /* Reads and validates PATH. Returns 0 and an owned *OUT, or -1 with

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "units.h"
@@ -679,45 +680,112 @@ is_global_section(const char *section)
 	return false;
 }
 
+static size_t
+name_hash(const char *s)
+{
+	size_t h = 14695981039346656037u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211u;
+	return h;
+}
+
+/* The slot holding NAME, or the empty slot where it would go. */
+static size_t *
+name_slot(const struct config *cfg, const char *name)
+{
+	size_t mask = cfg->nname_slots - 1, i = name_hash(name) & mask;
+
+	while (cfg->name_slots[i] &&
+	    strcmp(cfg->sources[cfg->name_slots[i] - 1].name, name) != 0)
+		i = (i + 1) & mask;
+	return &cfg->name_slots[i];
+}
+
+/* Keeps the table at most half full. Returns 0 or -1. */
+static int
+grow_name_slots(struct config *cfg)
+{
+	size_t n = cfg->nname_slots ? 2 * cfg->nname_slots : 64;
+	size_t *old = cfg->name_slots, nold = cfg->nname_slots;
+
+	if (cfg->nsources + 1 <= nold / 2)
+		return 0;
+	if (!(cfg->name_slots = calloc(n, sizeof(*cfg->name_slots)))) {
+		cfg->name_slots = old;
+		return -1;
+	}
+	cfg->nname_slots = n;
+	for (size_t i = 0; i < nold; i++)
+		if (old[i])
+			*name_slot(cfg, cfg->sources[old[i] - 1].name) = old[i];
+	free(old);
+	return 0;
+}
+
+static int
+grow_sources(struct parse_state *st)
+{
+	struct config *cfg = st->cfg;
+	size_t cap = cfg->sources_cap ? 2 * cfg->sources_cap : 16;
+	struct source_config *sources;
+	struct key_lines *lines;
+
+	if (cfg->nsources < cfg->sources_cap)
+		return 0;
+	if (!(sources = realloc(cfg->sources, cap * sizeof(*sources))))
+		return -1;
+	cfg->sources = sources;
+	if (!(lines = realloc(st->source_lines, cap * sizeof(*lines))))
+		return -1;
+	st->source_lines = lines;
+	cfg->sources_cap = cap;
+	return 0;
+}
+
 static int
 add_source(struct parse_state *st, const char *name, int line)
 {
 	struct config *cfg = st->cfg;
-	struct source_config *grown, *src;
-	struct key_lines *lines;
+	struct source_config *src;
+	size_t *slot;
 
-	for (size_t i = 0; i < cfg->nsources; i++)
-		if (strcmp(cfg->sources[i].name, name) == 0) {
-			set_error(st, line, NULL, "[source \"%s\"]: duplicate "
-				"source (first at line %d)", name,
-				cfg->sources[i].line);
-			return -1;
-		}
+	if (cfg->nname_slots && *(slot = name_slot(cfg, name))) {
+		set_error(st, line, NULL, "[source \"%s\"]: duplicate source "
+			"(first at line %d)", name,
+			cfg->sources[*slot - 1].line);
+		return -1;
+	}
 	if (cfg->nsources >= CONFIG_SOURCES_MAX) {
 		set_error(st, line, NULL, "too many sources (at most %d)",
 			CONFIG_SOURCES_MAX);
 		return -1;
 	}
-	grown = realloc(cfg->sources, (cfg->nsources + 1) * sizeof(*grown));
-	if (!grown)
+	if (grow_sources(st) < 0 || grow_name_slots(cfg) < 0)
 		goto oom;
-	cfg->sources = grown;
-	lines = realloc(st->source_lines, (cfg->nsources + 1) *
-		sizeof(*lines));
-	if (!lines)
-		goto oom;
-	st->source_lines = lines;
 	src = &cfg->sources[cfg->nsources];
 	memset(src, 0, sizeof(*src));
-	memset(&lines[cfg->nsources], 0, sizeof(*lines));
+	memset(&st->source_lines[cfg->nsources], 0,
+		sizeof(st->source_lines[0]));
 	src->line = line;
-	cfg->nsources++;
 	if (!(src->name = strdup(name)))
 		goto oom;
+	cfg->nsources++;
+	*name_slot(cfg, name) = cfg->nsources;
 	return apply_defaults(st, src, true);
 oom:
 	set_error(st, line, NULL, "out of memory");
 	return -1;
+}
+
+static ssize_t
+source_index(const struct config *cfg, const char *name)
+{
+	size_t *slot;
+
+	if (!cfg->nname_slots || !*(slot = name_slot(cfg, name)))
+		return -1;
+	return (ssize_t)*slot - 1;
 }
 
 /* inih never reports a section without keys and silently splits long
@@ -861,13 +929,12 @@ handle_key(void *user, const char *section, const char *key,
 		return 0;
 	}
 	if (source_section_name(section, name, sizeof(name))) {
-		for (size_t i = 0; i < st->cfg->nsources; i++)
-			if (strcmp(st->cfg->sources[i].name, name) == 0) {
-				src = &st->cfg->sources[i];
-				lines = &st->source_lines[i];
-			}
-		if (!src)	/* the pre-scan saw every header */
+		ssize_t i = source_index(st->cfg, name);
+
+		if (i < 0)	/* the pre-scan saw every header */
 			return 0;
+		src = &st->cfg->sources[i];
+		lines = &st->source_lines[i];
 		base = src;
 		section = NULL;
 		if (strncmp(key, "field.", 6) == 0)
@@ -1150,6 +1217,7 @@ config_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nsources; i++)
 		free_source(&cfg->sources[i]);
 	free(cfg->sources);
+	free(cfg->name_slots);
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg);
@@ -1158,10 +1226,9 @@ config_free(struct config *cfg)
 const struct source_config *
 config_source(const struct config *cfg, const char *name)
 {
-	for (size_t i = 0; i < cfg->nsources; i++)
-		if (strcmp(cfg->sources[i].name, name) == 0)
-			return &cfg->sources[i];
-	return NULL;
+	ssize_t i = source_index(cfg, name);
+
+	return i < 0 ? NULL : &cfg->sources[i];
 }
 
 const char *
