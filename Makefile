@@ -17,7 +17,7 @@ LDFLAGS ?=
 # One folder per program; the folder "cybil" builds bin/cybil, any other
 # folder NAME builds bin/cybil-NAME.
 PROGS = cybil fetch
-PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium
+PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium libutf8proc
 
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
@@ -112,9 +112,10 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh config/demo.sh
 
-bench: deps
+bench:
+	@sh .ci/deps --bench
 	@$(MAKE) --no-print-directory all
-	@echo "bench: no stage is benchmarked yet (the stages' issues add theirs)"
+	@bash tests/bench/fetch.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
