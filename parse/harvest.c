@@ -1,0 +1,529 @@
+/* Identity, change and consent of harvested records (SPEC §4, §5). A new
+ * record gets a random id, kept for good in record_key; an unchanged one
+ * only moves its last_seen; a changed one is updated, and a granted record
+ * of a source with repend_on_change goes back to pending through a
+ * consent event. Withdrawn and refused records stay so. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "date.h"
+#include "harvest.h"
+#include "log.h"
+#include "source.h"
+#include "units.h"
+
+#define PARSER_BY "cybil-parse"
+
+enum stmt_index {
+	FIND_KEY,
+	INSERT_KEY,
+	INSERT_RECORD,
+	FIND_RECORD,
+	TOUCH_RECORD,
+	UPDATE_RECORD,
+	MARK_DELETED,
+	QUEUE_COUNT,
+	QUEUE_URL,
+	NSTMTS
+};
+
+static const char *const stmt_sql[NSTMTS] = {
+	[FIND_KEY] = "SELECT record_id FROM record_key"
+		" WHERE source = ?1 AND external_id = ?2",
+	[INSERT_KEY] = "INSERT INTO record_key (source, external_id, record_id)"
+		" VALUES (?1, ?2, ?3)",
+	[INSERT_RECORD] = "INSERT INTO record (id, source, kind, external_id,"
+		" title, url, fields, content_sha256, first_seen, last_seen,"
+		" changed_at, capture_id, parser, parser_version, state)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11,"
+		" ?12, ?13)",
+	[FIND_RECORD] = "SELECT content_sha256, state, consent FROM record"
+		" WHERE id = ?1",
+	/* Unchanged: only last_seen moves (and a record back at its source
+	 * is active again). */
+	[TOUCH_RECORD] = "UPDATE record SET last_seen = ?2, state = 'active'"
+		" WHERE id = ?1",
+	[UPDATE_RECORD] = "UPDATE record SET title = ?2, url = ?3, fields = ?4,"
+		" content_sha256 = ?5, last_seen = ?6, changed_at = ?6,"
+		" capture_id = ?7, parser = ?8, parser_version = ?9,"
+		" state = 'active' WHERE id = ?1",
+	[MARK_DELETED] = "UPDATE record SET last_seen = ?2, state = 'deleted'"
+		" WHERE id = ?1",
+	[QUEUE_COUNT] = "SELECT count(*) FROM queue"
+		" WHERE source = ?1 AND done_at IS NULL",
+	/* A URL fetched before is queued again; one still queued is left. */
+	[QUEUE_URL] = "INSERT INTO queue (source, url, reason, from_capture,"
+		" queued_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+		" ON CONFLICT (source, url) DO UPDATE SET done_at = NULL,"
+		" reason = excluded.reason, from_capture = excluded.from_capture,"
+		" queued_at = excluded.queued_at WHERE done_at IS NOT NULL",
+};
+
+struct harvest {
+	struct store *st;
+	const struct source_config *src;
+	const struct parser *parser;
+	const struct capture_info *cap;
+	sqlite3_stmt *stmt[NSTMTS];
+	int64_t queued_now;	/* follow-ups waiting, for follow_max */
+	struct harvest_counts counts;
+	char error[512];
+};
+
+const char *
+harvest_error(const struct harvest *h)
+{
+	return h->error;
+}
+
+static int
+fail(struct harvest *h, const char *what)
+{
+	snprintf(h->error, sizeof(h->error), "%s: %s", what,
+		sqlite3_errmsg(store_db(h->st)));
+	return store_result(sqlite3_errcode(store_db(h->st))) == STORE_BUSY ?
+		STORE_BUSY : STORE_ERROR;
+}
+
+static sqlite3_stmt *
+stmt(struct harvest *h, enum stmt_index i)
+{
+	sqlite3_reset(h->stmt[i]);
+	sqlite3_clear_bindings(h->stmt[i]);
+	return h->stmt[i];
+}
+
+static int
+bind_text(sqlite3_stmt *s, int i, const char *text)
+{
+	return text ? sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT) :
+		sqlite3_bind_null(s, i);
+}
+
+static void
+free_harvest(struct harvest *h)
+{
+	for (int i = 0; i < NSTMTS; i++)
+		sqlite3_finalize(h->stmt[i]);
+	free(h);
+}
+
+int
+harvest_begin(struct store *st, const struct source_config *src,
+	const struct parser *parser, const struct capture_info *cap,
+	struct harvest **out)
+{
+	struct harvest *h;
+	sqlite3_stmt *s;
+	int rc;
+
+	*out = NULL;
+	if (!(h = calloc(1, sizeof(*h))))
+		return STORE_ERROR;
+	h->st = st;
+	h->src = src;
+	h->parser = parser;
+	h->cap = cap;
+	if ((rc = store_begin(st, true)) != STORE_OK) {
+		free_harvest(h);
+		return rc;
+	}
+	for (int i = 0; i < NSTMTS; i++)
+		if (sqlite3_prepare_v2(store_db(st), stmt_sql[i], -1,
+		    &h->stmt[i], NULL) != SQLITE_OK)
+			goto fail;
+	s = stmt(h, QUEUE_COUNT);
+	if (sqlite3_bind_text(s, 1, src->name, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_ROW)
+		goto fail;
+	h->queued_now = sqlite3_column_int64(s, 0);
+	*out = h;
+	return STORE_OK;
+fail:
+	rc = store_result(sqlite3_errcode(store_db(st)));
+	log_error("%s: %s", store_path(st), sqlite3_errmsg(store_db(st)));
+	store_rollback(st);
+	free_harvest(h);
+	return rc == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
+}
+
+/* sha256 of the harvested content: title, url and fields in canonical
+ * JSON (corrections and fetch times are not part of it). */
+static int
+content_hash(const struct record *rec, char hex[HASH_HEX_SIZE],
+	char **fields_json)
+{
+	json_t *all = json_object();
+	char *text = NULL;
+	int rc = -1;
+
+	*fields_json = NULL;
+	if (!all ||
+	    json_object_set_new(all, "title", rec->title ?
+	    json_string(rec->title) : json_null()) < 0 ||
+	    json_object_set_new(all, "url", rec->url ? json_string(rec->url) :
+	    json_null()) < 0 ||
+	    json_object_set(all, "fields", rec->fields) < 0 ||
+	    !(text = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS)) ||
+	    !(*fields_json = json_dumps(rec->fields, JSON_COMPACT |
+	    JSON_SORT_KEYS)))
+		goto out;
+	hash_sha256_hex(text, strlen(text), hex);
+	rc = 0;
+out:
+	free(text);
+	json_decref(all);
+	return rc;
+}
+
+/* The record's identity at its source: its own id, else its link, else a
+ * hash of its title and first date. */
+static char *
+external_id(const struct record *rec)
+{
+	char hex[HASH_HEX_SIZE], *text, *id;
+	const char *date = json_string_value(json_object_get(rec->fields,
+		"published"));
+	size_t n;
+
+	if (rec->external_id)
+		return strdup(rec->external_id);
+	if (rec->url)
+		return strdup(rec->url);
+	if (!date)
+		date = json_string_value(json_object_get(rec->fields,
+			"updated"));
+	n = (rec->title ? strlen(rec->title) : 0) + (date ? strlen(date) :
+		0) + 2;
+	if (!(text = malloc(n)))
+		return NULL;
+	snprintf(text, n, "%s\n%s", rec->title ? rec->title : "",
+		date ? date : "");
+	hash_sha256_hex(text, strlen(text), hex);
+	free(text);
+	n = sizeof("sha256:") + HASH_HEX_SIZE;
+	if ((id = malloc(n)))
+		snprintf(id, n, "sha256:%s", hex);
+	return id;
+}
+
+static int
+append_event(struct harvest *h, const char *record_id, const char *state,
+	const char *basis, const char *evidence, const char *note)
+{
+	struct consent_change change = {
+		.record_id = record_id,
+		.new_state = state,
+		.basis = basis,
+		.evidence = evidence,
+		.by = PARSER_BY,
+		.note = note,
+		.at = h->cap->fetched_at,
+	};
+	int rc = audit_append(h->st, &change, NULL, h->error,
+		sizeof(h->error));
+
+	return rc;
+}
+
+static int
+insert_record(struct harvest *h, const struct record *rec, const char *ext,
+	const char *hash, const char *fields)
+{
+	unsigned char raw[16];
+	char id[33];
+	sqlite3_stmt *s;
+	int rc;
+
+	randombytes_buf(raw, sizeof(raw));
+	sodium_bin2hex(id, sizeof(id), raw, sizeof(raw));
+	s = stmt(h, INSERT_KEY);
+	if (bind_text(s, 1, h->src->name) || bind_text(s, 2, ext) ||
+	    bind_text(s, 3, id) || sqlite3_step(s) != SQLITE_DONE)
+		return fail(h, "adding a record key");
+	s = stmt(h, INSERT_RECORD);
+	if (bind_text(s, 1, id) || bind_text(s, 2, h->src->name) ||
+	    bind_text(s, 3, h->src->record_kind) || bind_text(s, 4, ext) ||
+	    bind_text(s, 5, rec->title) || bind_text(s, 6, rec->url) ||
+	    bind_text(s, 7, fields) || bind_text(s, 8, hash) ||
+	    bind_text(s, 9, h->cap->fetched_at) ||
+	    sqlite3_bind_int64(s, 10, h->cap->id) ||
+	    bind_text(s, 11, h->parser->name) ||
+	    bind_text(s, 12, h->parser->version) ||
+	    bind_text(s, 13, rec->deleted ? "deleted" : "active") ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return fail(h, "adding a record");
+	h->counts.added++;
+	/* A public source's new records are public, with the page where
+	 * they are public as the evidence. */
+	if (h->src->consent_public && !rec->deleted &&
+	    (rc = append_event(h, id, "public", "public-source", rec->url ?
+	    rec->url : h->cap->final_url ? h->cap->final_url : h->cap->url,
+	    "new record of a source whose consent is public")) != STORE_OK)
+		return rc;
+	return STORE_OK;
+}
+
+static int
+update_record(struct harvest *h, const char *id, const struct record *rec,
+	const char *hash, const char *fields, const char *consent)
+{
+	sqlite3_stmt *s = stmt(h, UPDATE_RECORD);
+
+	if (bind_text(s, 1, id) || bind_text(s, 2, rec->title) ||
+	    bind_text(s, 3, rec->url) || bind_text(s, 4, fields) ||
+	    bind_text(s, 5, hash) || bind_text(s, 6, h->cap->fetched_at) ||
+	    sqlite3_bind_int64(s, 7, h->cap->id) ||
+	    bind_text(s, 8, h->parser->name) ||
+	    bind_text(s, 9, h->parser->version) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return fail(h, "updating a record");
+	h->counts.changed++;
+	if (strcmp(consent, "granted") == 0 && h->src->repend_on_change) {
+		h->counts.repended++;
+		return append_event(h, id, "pending", "content-changed", NULL,
+			"content changed at the source since the grant");
+	}
+	return STORE_OK;
+}
+
+static int
+existing_record(struct harvest *h, const char *id, const struct record *rec,
+	const char *hash, const char *fields)
+{
+	sqlite3_stmt *s = stmt(h, FIND_RECORD);
+	char old_hash[HASH_HEX_SIZE], state[16], consent[16];
+
+	if (bind_text(s, 1, id) || sqlite3_step(s) != SQLITE_ROW)
+		return fail(h, "reading a record");
+	snprintf(old_hash, sizeof(old_hash), "%s", sqlite3_column_text(s, 0));
+	snprintf(state, sizeof(state), "%s", sqlite3_column_text(s, 1));
+	snprintf(consent, sizeof(consent), "%s", sqlite3_column_text(s, 2));
+	if (rec->deleted) {
+		s = stmt(h, MARK_DELETED);
+		if (bind_text(s, 1, id) || bind_text(s, 2, h->cap->fetched_at) ||
+		    sqlite3_step(s) != SQLITE_DONE)
+			return fail(h, "marking a record deleted");
+		h->counts.deleted += strcmp(state, "deleted") != 0;
+		return STORE_OK;
+	}
+	if (strcmp(old_hash, hash) != 0)
+		return update_record(h, id, rec, hash, fields, consent);
+	s = stmt(h, TOUCH_RECORD);
+	if (bind_text(s, 1, id) || bind_text(s, 2, h->cap->fetched_at) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return fail(h, "updating a record");
+	h->counts.unchanged++;
+	return STORE_OK;
+}
+
+int
+harvest_record(struct harvest *h, const struct record *rec)
+{
+	char hash[HASH_HEX_SIZE], *fields = NULL, *ext = NULL, id[33];
+	sqlite3_stmt *s;
+	int rc = STORE_ERROR, step;
+
+	if (!(ext = external_id(rec)) ||
+	    content_hash(rec, hash, &fields) < 0) {
+		snprintf(h->error, sizeof(h->error), "out of memory");
+		goto out;
+	}
+	s = stmt(h, FIND_KEY);
+	if (bind_text(s, 1, h->src->name) || bind_text(s, 2, ext)) {
+		rc = fail(h, "looking up a record");
+		goto out;
+	}
+	step = sqlite3_step(s);
+	if (step == SQLITE_ROW) {
+		snprintf(id, sizeof(id), "%s", sqlite3_column_text(s, 0));
+		rc = existing_record(h, id, rec, hash, fields);
+	} else if (step == SQLITE_DONE) {
+		rc = insert_record(h, rec, ext, hash, fields);
+	} else {
+		rc = fail(h, "looking up a record");
+	}
+out:
+	free(ext);
+	free(fields);
+	return rc;
+}
+
+int
+harvest_follow(struct harvest *h, const char *url, const char *reason)
+{
+	sqlite3_stmt *s;
+
+	if (!source_follows_host(h->src, url)) {
+		log_event(LOG_LEVEL_DEBUG, h->src->name, "%s: not on "
+			"follow_hosts; not queued", url);
+		return STORE_OK;
+	}
+	if (strcmp(reason, "follow") == 0 &&
+	    (uint64_t)h->queued_now >= h->src->follow_max) {
+		log_event(LOG_LEVEL_DEBUG, h->src->name, "%s: follow_max "
+			"reached; not queued", url);
+		return STORE_OK;
+	}
+	s = stmt(h, QUEUE_URL);
+	if (bind_text(s, 1, h->src->name) || bind_text(s, 2, url) ||
+	    bind_text(s, 3, reason) || sqlite3_bind_int64(s, 4, h->cap->id) ||
+	    bind_text(s, 5, h->cap->fetched_at) ||
+	    sqlite3_step(s) != SQLITE_DONE)
+		return fail(h, "queueing a follow-up");
+	if (sqlite3_changes(store_db(h->st)) > 0) {
+		h->queued_now++;
+		h->counts.queued++;
+	}
+	return STORE_OK;
+}
+
+/* When the snapshot began: for a page of an OAI-PMH list, the time of
+ * the list's first page. */
+static int
+snapshot_start(struct harvest *h, char *out, size_t size)
+{
+	static const char sql[] =
+		"WITH RECURSIVE chain(id) AS (SELECT ?1 UNION"
+		" SELECT queue.from_capture FROM chain"
+		"  JOIN capture ON capture.id = chain.id"
+		"  JOIN queue ON queue.id = capture.queue_id"
+		"  WHERE queue.reason = 'resume')"
+		" SELECT min(fetched_at) FROM capture"
+		" WHERE id IN (SELECT id FROM chain)";
+	sqlite3_stmt *s;
+	int rc;
+
+	if (sqlite3_prepare_v2(store_db(h->st), sql, -1, &s, NULL) !=
+	    SQLITE_OK)
+		return fail(h, "finding the snapshot");
+	sqlite3_bind_int64(s, 1, h->cap->id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(out, size, "%s", sqlite3_column_text(s, 0));
+	else
+		snprintf(out, size, "%s", h->cap->fetched_at);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? STORE_OK : fail(h, "finding the snapshot");
+}
+
+/* Active records the complete snapshot no longer lists become gone,
+ * unless more than gone_max_share of them would vanish at once. */
+static int
+mark_gone(struct harvest *h)
+{
+	char since[DATE_RFC3339_SIZE];
+	sqlite3 *db = store_db(h->st);
+	sqlite3_stmt *s = NULL;
+	int64_t active = 0, missing = 0;
+	int rc;
+
+	if ((rc = snapshot_start(h, since, sizeof(since))) != STORE_OK)
+		return rc;
+	if (sqlite3_prepare_v2(db, "SELECT count(*), count(*) FILTER (WHERE"
+	    " last_seen < ?2) FROM record WHERE source = ?1"
+	    " AND state = 'active'", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, since, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_ROW) {
+		sqlite3_finalize(s);
+		return fail(h, "counting vanished records");
+	}
+	active = sqlite3_column_int64(s, 0);
+	missing = sqlite3_column_int64(s, 1);
+	sqlite3_finalize(s);
+	if (missing == 0)
+		return STORE_OK;
+	if (missing * (int64_t)UNITS_SHARE_WHOLE > active *
+	    (int64_t)h->src->gone_max_share) {
+		log_event(LOG_LEVEL_WARN, h->src->name, "%lld of %lld records "
+			"vanished at once, more than gone_max_share; none "
+			"marked gone", (long long)missing, (long long)active);
+		return STORE_OK;
+	}
+	if (sqlite3_prepare_v2(db, "UPDATE record SET state = 'gone'"
+	    " WHERE source = ?1 AND state = 'active' AND last_seen < ?2", -1,
+	    &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, since, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return fail(h, "marking records gone");
+	}
+	sqlite3_finalize(s);
+	h->counts.gone += (uint64_t)missing;
+	return STORE_OK;
+}
+
+static int
+finish_capture(struct harvest *h, const char *harvest_from)
+{
+	sqlite3 *db = store_db(h->st);
+	char now[DATE_RFC3339_SIZE];
+	sqlite3_stmt *s = NULL;
+
+	date_format_utc(time(NULL), now);
+	if (harvest_from) {
+		if (sqlite3_prepare_v2(db, "UPDATE source SET harvest_from = ?2"
+		    " WHERE name = ?1", -1, &s, NULL) != SQLITE_OK ||
+		    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
+		    sqlite3_bind_text(s, 2, harvest_from, -1, SQLITE_STATIC) ||
+		    sqlite3_step(s) != SQLITE_DONE) {
+			sqlite3_finalize(s);
+			return fail(h, "recording the harvest date");
+		}
+		sqlite3_finalize(s);
+	}
+	if (sqlite3_prepare_v2(db, "UPDATE capture SET parsed_at = ?2,"
+	    " parse_error = NULL WHERE id = ?1", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 1, h->cap->id) ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return fail(h, "marking the capture parsed");
+	}
+	sqlite3_finalize(s);
+	return STORE_OK;
+}
+
+int
+harvest_commit(struct harvest *h, bool complete, const char *harvest_from,
+	struct harvest_counts *counts)
+{
+	int rc;
+
+	if ((complete && (rc = mark_gone(h)) != STORE_OK) ||
+	    (rc = finish_capture(h, harvest_from)) != STORE_OK ||
+	    (rc = store_commit(h->st)) != STORE_OK) {
+		if (rc == STORE_OK)
+			rc = STORE_ERROR;
+		log_event(LOG_LEVEL_ERROR, h->src->name, "capture %lld: %s",
+			(long long)h->cap->id, h->error[0] ? h->error :
+			store_errmsg(h->st));
+		store_rollback(h->st);
+		free_harvest(h);
+		return rc;
+	}
+	counts->added += h->counts.added;
+	counts->changed += h->counts.changed;
+	counts->unchanged += h->counts.unchanged;
+	counts->deleted += h->counts.deleted;
+	counts->gone += h->counts.gone;
+	counts->repended += h->counts.repended;
+	counts->queued += h->counts.queued;
+	free_harvest(h);
+	return STORE_OK;
+}
+
+void
+harvest_abort(struct harvest *h)
+{
+	if (!h)
+		return;
+	store_rollback(h->st);
+	free_harvest(h);
+}
