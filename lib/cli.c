@@ -27,7 +27,7 @@ void
 cli_set_verbosity(int quiet, int verbose)
 {
 	if (quiet)
-		log_set_level(LOG_LEVEL_ERROR);
+		log_set_level(LOG_LEVEL_WARN);
 	else if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	else
