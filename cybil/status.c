@@ -4,6 +4,7 @@
  * --json prints it as is, otherwise it is rendered as text. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -147,10 +148,12 @@ static json_t *
 gather(struct store *st, const struct config *cfg)
 {
 	sqlite3 *db = store_db(st);
-	char head[HASH_HEX_SIZE];
-	json_t *report;
+	char head[HASH_HEX_SIZE], why[256];
+	int64_t bad_event;
+	json_t *report, *audit;
 
-	if (audit_head(st, head) != STORE_OK)
+	if (audit_head(st, head) != STORE_OK ||
+	    audit_verify(st, &bad_event, why, sizeof(why)) != STORE_OK)
 		return NULL;
 	report = json_pack("{s:s, s:i, s:o*, s:o*, s:o*, s:o*, s:o*, s:o*}",
 		"store", cfg->store_path, "schema", store_schema_version(),
@@ -176,8 +179,13 @@ gather(struct store *st, const struct config *cfg)
 	    !json_object_get(report, "review") ||
 	    !json_object_get(report, "audit") ||
 	    !json_object_get(report, "release") ||
-	    json_object_set_new(json_object_get(report, "audit"), "head",
-	    json_string(head)) < 0) {
+	    !(audit = json_object_get(report, "audit")) ||
+	    json_object_set_new(audit, "head", json_string(head)) < 0 ||
+	    json_object_set_new(audit, "intact", json_boolean(bad_event ==
+	    0)) < 0 ||
+	    (bad_event && (json_object_set_new(audit, "bad_event",
+	    json_integer(bad_event)) < 0 || json_object_set_new(audit, "why",
+	    json_string(why)) < 0))) {
 		json_decref(report);
 		return NULL;
 	}
@@ -261,9 +269,16 @@ print_text(const json_t *report)
 		number(review, "pending") == 1 ? "" : "s",
 		number(review, "suggestions"),
 		number(review, "suggestions") == 1 ? "" : "s");
-	printf("audit    %lld event%s, head %.16s\n", number(audit, "events"),
+	printf("audit    %lld event%s, head %.16s, ", number(audit, "events"),
 		number(audit, "events") == 1 ? "" : "s",
 		text_or(audit, "head", "?"));
+	if (json_is_true(json_object_get(audit, "intact")))
+		printf("chain intact\n");
+	else
+		printf("chain BROKEN at %s %lld: %s\n", number(audit,
+			"bad_event") < 0 ? "release" : "event",
+			llabs(number(audit, "bad_event")), text_or(audit, "why",
+			"?"));
 	if (json_is_null(release))
 		printf("release  none yet\n");
 	else
@@ -300,7 +315,10 @@ cmd_status(const struct front_options *opt)
 	} else {
 		print_text(report);
 	}
-	rc = 0;
+	/* A broken audit chain is an integrity failure, also for monitors
+	 * that read only the exit status. */
+	rc = json_is_true(json_object_get(json_object_get(report, "audit"),
+		"intact")) ? 0 : EXIT_REFUSED;
 out:
 	json_decref(report);
 	if (st)
