@@ -2,6 +2,8 @@
 #ifndef CYBIL_URL_H
 #define CYBIL_URL_H
 
+#include <stdbool.h>
+
 /* Returns a malloc'd absolute URL: REF resolved against BASE as RFC 3986
  * §5 says, then normalised (scheme and host in lower case, dot segments
  * removed, a default port dropped). REF is cleaned first as browsers
@@ -19,5 +21,9 @@ char *url_resolve(const char *base, const char *ref);
 /* Returns the malloc'd host of the absolute URL URL in lower case (an
  * IPv6 address in brackets), or NULL if URL has none or is no URL. */
 char *url_host(const char *url);
+
+/* True if the query of URL has the argument NAME ("NAME=..."); false
+ * for a URL without a query and for NULL. */
+bool url_query_has(const char *url, const char *name);
 
 #endif

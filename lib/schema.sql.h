@@ -215,7 +215,16 @@ static const char schema_v2[] =
 	"CREATE INDEX capture_by_url ON capture(source, url, id);"
 	"ALTER TABLE source ADD COLUMN harvest_from TEXT;";
 
+/* A complete snapshot marks gone what none of its pages saw: which
+ * capture last listed a record, compared by id (timestamps have only
+ * seconds), and each OAI-PMH page's response date, of which the first
+ * page's is the next incremental harvest's `from`. */
+static const char schema_v3[] =
+	"ALTER TABLE record ADD COLUMN seen_capture INTEGER;"
+	"ALTER TABLE capture ADD COLUMN harvest_from TEXT;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };

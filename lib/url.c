@@ -251,3 +251,22 @@ out:
 	free(clean);
 	return ret;
 }
+
+bool
+url_query_has(const char *url, const char *name)
+{
+	const char *q = url ? strchr(url, '?') : NULL;
+	const char *end = q ? strchr(q, '#') : NULL;
+	size_t n = strlen(name);
+
+	if (!end && q)
+		end = q + strlen(q);
+	while (q && q < end) {
+		q++;
+		if ((size_t)(end - q) > n && strncmp(q, name, n) == 0 &&
+		    q[n] == '=')
+			return true;
+		q = memchr(q, '&', (size_t)(end - q));
+	}
+	return false;
+}

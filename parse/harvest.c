@@ -15,6 +15,7 @@
 #include "log.h"
 #include "source.h"
 #include "units.h"
+#include "url.h"
 
 #define PARSER_BY "cybil-parse"
 
@@ -38,21 +39,21 @@ static const char *const stmt_sql[NSTMTS] = {
 		" VALUES (?1, ?2, ?3)",
 	[INSERT_RECORD] = "INSERT INTO record (id, source, kind, external_id,"
 		" title, url, fields, content_sha256, first_seen, last_seen,"
-		" changed_at, capture_id, parser, parser_version, state)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10, ?11,"
-		" ?12, ?13)",
+		" changed_at, capture_id, seen_capture, parser, parser_version,"
+		" state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?9, ?10,"
+		" ?10, ?11, ?12, ?13)",
 	[FIND_RECORD] = "SELECT content_sha256, state, consent FROM record"
 		" WHERE id = ?1",
 	/* Unchanged: only last_seen moves (and a record back at its source
 	 * is active again). */
-	[TOUCH_RECORD] = "UPDATE record SET last_seen = ?2, state = 'active'"
-		" WHERE id = ?1",
+	[TOUCH_RECORD] = "UPDATE record SET last_seen = ?2, seen_capture = ?3,"
+		" state = 'active' WHERE id = ?1",
 	[UPDATE_RECORD] = "UPDATE record SET title = ?2, url = ?3, fields = ?4,"
 		" content_sha256 = ?5, last_seen = ?6, changed_at = ?6,"
-		" capture_id = ?7, parser = ?8, parser_version = ?9,"
-		" state = 'active' WHERE id = ?1",
-	[MARK_DELETED] = "UPDATE record SET last_seen = ?2, state = 'deleted'"
-		" WHERE id = ?1",
+		" capture_id = ?7, seen_capture = ?7, parser = ?8,"
+		" parser_version = ?9, state = 'active' WHERE id = ?1",
+	[MARK_DELETED] = "UPDATE record SET last_seen = ?2, seen_capture = ?3,"
+		" state = 'deleted' WHERE id = ?1",
 	[QUEUE_COUNT] = "SELECT count(*) FROM queue"
 		" WHERE source = ?1 AND done_at IS NULL",
 	/* A URL fetched before is queued again; one still queued is left. */
@@ -70,6 +71,7 @@ struct harvest {
 	const struct capture_info *cap;
 	sqlite3_stmt *stmt[NSTMTS];
 	int64_t queued_now;	/* follow-ups waiting, for follow_max */
+	bool resumed;		/* queued the next page of its list */
 	struct harvest_counts counts;
 	char error[512];
 };
@@ -306,6 +308,7 @@ existing_record(struct harvest *h, const char *id, const struct record *rec,
 	if (rec->deleted) {
 		s = stmt(h, MARK_DELETED);
 		if (bind_text(s, 1, id) || bind_text(s, 2, h->cap->fetched_at) ||
+		    sqlite3_bind_int64(s, 3, h->cap->id) ||
 		    sqlite3_step(s) != SQLITE_DONE)
 			return fail(h, "marking a record deleted");
 		h->counts.deleted += strcmp(state, "deleted") != 0;
@@ -315,6 +318,7 @@ existing_record(struct harvest *h, const char *id, const struct record *rec,
 		return update_record(h, id, rec, hash, fields, consent);
 	s = stmt(h, TOUCH_RECORD);
 	if (bind_text(s, 1, id) || bind_text(s, 2, h->cap->fetched_at) ||
+	    sqlite3_bind_int64(s, 3, h->cap->id) ||
 	    sqlite3_step(s) != SQLITE_DONE)
 		return fail(h, "updating a record");
 	h->counts.unchanged++;
@@ -369,6 +373,8 @@ harvest_follow(struct harvest *h, const char *url, const char *reason)
 			"reached; not queued", url);
 		return STORE_OK;
 	}
+	if (strcmp(reason, "resume") == 0)
+		h->resumed = true;
 	s = stmt(h, QUEUE_URL);
 	if (bind_text(s, 1, h->src->name) || bind_text(s, 2, url) ||
 	    bind_text(s, 3, reason) || sqlite3_bind_int64(s, 4, h->cap->id) ||
@@ -382,10 +388,17 @@ harvest_follow(struct harvest *h, const char *url, const char *reason)
 	return STORE_OK;
 }
 
-/* When the snapshot began: for a page of an OAI-PMH list, the time of
- * the list's first page. */
+/* The list a capture belongs to: an OAI-PMH list is a chain of pages,
+ * each queued by the one before with reason "resume"; anything else is a
+ * chain of one. */
+struct chain {
+	int64_t first;		/* capture of the first page */
+	bool changes_only;	/* some page asked with from or until */
+	char from[DATE_RFC3339_SIZE];	/* the first page's response date */
+};
+
 static int
-snapshot_start(struct harvest *h, char *out, size_t size)
+read_chain(struct harvest *h, struct chain *c)
 {
 	static const char sql[] =
 		"WITH RECURSIVE chain(id) AS (SELECT ?1 UNION"
@@ -393,42 +406,53 @@ snapshot_start(struct harvest *h, char *out, size_t size)
 		"  JOIN capture ON capture.id = chain.id"
 		"  JOIN queue ON queue.id = capture.queue_id"
 		"  WHERE queue.reason = 'resume')"
-		" SELECT min(fetched_at) FROM capture"
-		" WHERE id IN (SELECT id FROM chain)";
+		" SELECT id, url, harvest_from FROM capture"
+		" WHERE id IN (SELECT id FROM chain) ORDER BY id";
 	sqlite3_stmt *s;
 	int rc;
 
+	*c = (struct chain){ .first = 0 };
 	if (sqlite3_prepare_v2(store_db(h->st), sql, -1, &s, NULL) !=
-	    SQLITE_OK)
-		return fail(h, "finding the snapshot");
-	sqlite3_bind_int64(s, 1, h->cap->id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW && sqlite3_column_text(s, 0))
-		snprintf(out, size, "%s", sqlite3_column_text(s, 0));
-	else
-		snprintf(out, size, "%s", h->cap->fetched_at);
+	    SQLITE_OK || sqlite3_bind_int64(s, 1, h->cap->id) != SQLITE_OK) {
+		sqlite3_finalize(s);
+		return fail(h, "reading the list's pages");
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *url = (const char *)sqlite3_column_text(s, 1);
+		const char *from = (const char *)sqlite3_column_text(s, 2);
+
+		if (c->first == 0) {
+			c->first = sqlite3_column_int64(s, 0);
+			snprintf(c->from, sizeof(c->from), "%s",
+				from ? from : "");
+		}
+		if (url_query_has(url, "from") || url_query_has(url, "until"))
+			c->changes_only = true;
+	}
 	sqlite3_finalize(s);
-	return rc == SQLITE_ROW ? STORE_OK : fail(h, "finding the snapshot");
+	if (rc != SQLITE_DONE || c->first == 0)
+		return fail(h, "reading the list's pages");
+	return STORE_OK;
 }
 
-/* Active records the complete snapshot no longer lists become gone,
- * unless more than gone_max_share of them would vanish at once. */
+/* Active records that no page of the complete snapshot listed become
+ * gone, unless more than gone_max_share of them would vanish at once. */
 static int
-mark_gone(struct harvest *h)
+mark_gone(struct harvest *h, int64_t first_capture)
 {
-	char since[DATE_RFC3339_SIZE];
+	static const char where[] = " WHERE source = ?1 AND state = 'active'"
+		" AND coalesce(seen_capture, capture_id) < ?2";
+	char sql[256];
 	sqlite3 *db = store_db(h->st);
 	sqlite3_stmt *s = NULL;
 	int64_t active = 0, missing = 0;
-	int rc;
 
-	if ((rc = snapshot_start(h, since, sizeof(since))) != STORE_OK)
-		return rc;
-	if (sqlite3_prepare_v2(db, "SELECT count(*), count(*) FILTER (WHERE"
-	    " last_seen < ?2) FROM record WHERE source = ?1"
-	    " AND state = 'active'", -1, &s, NULL) != SQLITE_OK ||
+	snprintf(sql, sizeof(sql), "SELECT (SELECT count(*) FROM record"
+		" WHERE source = ?1 AND state = 'active'),"
+		" (SELECT count(*) FROM record%s)", where);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 2, since, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 2, first_capture) ||
 	    sqlite3_step(s) != SQLITE_ROW) {
 		sqlite3_finalize(s);
 		return fail(h, "counting vanished records");
@@ -445,11 +469,11 @@ mark_gone(struct harvest *h)
 			"marked gone", (long long)missing, (long long)active);
 		return STORE_OK;
 	}
-	if (sqlite3_prepare_v2(db, "UPDATE record SET state = 'gone'"
-	    " WHERE source = ?1 AND state = 'active' AND last_seen < ?2", -1,
-	    &s, NULL) != SQLITE_OK ||
+	snprintf(sql, sizeof(sql), "UPDATE record SET state = 'gone'%s",
+		where);
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 2, since, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 2, first_capture) ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_finalize(s);
 		return fail(h, "marking records gone");
@@ -460,28 +484,57 @@ mark_gone(struct harvest *h)
 }
 
 static int
+set_harvest_from(struct harvest *h, const char *from)
+{
+	sqlite3_stmt *s = NULL;
+
+	if (sqlite3_prepare_v2(store_db(h->st), "UPDATE source"
+	    " SET harvest_from = ?2 WHERE name = ?1", -1, &s, NULL) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 2, from, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		return fail(h, "recording the harvest date");
+	}
+	sqlite3_finalize(s);
+	return STORE_OK;
+}
+
+/* When a list ends (no next page queued): what it lacked is gone if it
+ * was complete and asked for everything, and its first page's date is
+ * where the next harvest starts. */
+static int
+end_list(struct harvest *h, bool complete, const char *harvest_from)
+{
+	struct chain c;
+	int rc;
+
+	if (h->resumed || (!complete && !harvest_from))
+		return STORE_OK;
+	if ((rc = read_chain(h, &c)) != STORE_OK)
+		return rc;
+	if (complete && !c.changes_only &&
+	    (rc = mark_gone(h, c.first)) != STORE_OK)
+		return rc;
+	if (harvest_from && c.from[0])
+		return set_harvest_from(h, c.from);
+	return STORE_OK;
+}
+
+static int
 finish_capture(struct harvest *h, const char *harvest_from)
 {
-	sqlite3 *db = store_db(h->st);
 	char now[DATE_RFC3339_SIZE];
 	sqlite3_stmt *s = NULL;
 
 	date_format_utc(time(NULL), now);
-	if (harvest_from) {
-		if (sqlite3_prepare_v2(db, "UPDATE source SET harvest_from = ?2"
-		    " WHERE name = ?1", -1, &s, NULL) != SQLITE_OK ||
-		    sqlite3_bind_text(s, 1, h->src->name, -1, SQLITE_STATIC) ||
-		    sqlite3_bind_text(s, 2, harvest_from, -1, SQLITE_STATIC) ||
-		    sqlite3_step(s) != SQLITE_DONE) {
-			sqlite3_finalize(s);
-			return fail(h, "recording the harvest date");
-		}
-		sqlite3_finalize(s);
-	}
-	if (sqlite3_prepare_v2(db, "UPDATE capture SET parsed_at = ?2,"
-	    " parse_error = NULL WHERE id = ?1", -1, &s, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(store_db(h->st), "UPDATE capture"
+	    " SET parsed_at = ?2, parse_error = NULL, harvest_from = ?3"
+	    " WHERE id = ?1", -1, &s, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(s, 1, h->cap->id) ||
 	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) ||
+	    bind_text(s, 3, harvest_from) ||
 	    sqlite3_step(s) != SQLITE_DONE) {
 		sqlite3_finalize(s);
 		return fail(h, "marking the capture parsed");
@@ -496,8 +549,8 @@ harvest_commit(struct harvest *h, bool complete, const char *harvest_from,
 {
 	int rc;
 
-	if ((complete && (rc = mark_gone(h)) != STORE_OK) ||
-	    (rc = finish_capture(h, harvest_from)) != STORE_OK ||
+	if ((rc = finish_capture(h, harvest_from)) != STORE_OK ||
+	    (rc = end_list(h, complete, harvest_from)) != STORE_OK ||
 	    (rc = store_commit(h->st)) != STORE_OK) {
 		if (rc == STORE_OK)
 			rc = STORE_ERROR;

@@ -36,9 +36,11 @@ int harvest_record(struct harvest *h, const struct record *rec);
 /* Queues a follow-up URL of the source (deduplicated, within
  * follow_hosts and follow_max; others are skipped, not errors). */
 int harvest_follow(struct harvest *h, const char *url, const char *reason);
-/* Marks what a complete document lacked as gone (unless too many would
- * vanish), records HARVEST_FROM, marks the capture parsed and commits.
- * Frees H. */
+/* Marks the capture parsed with HARVEST_FROM (an OAI-PMH page's response
+ * date, or NULL); when this capture ends its list (queued no next page),
+ * marks what a COMPLETE list lacked as gone (unless too many would
+ * vanish) and keeps its first page's date for the next harvest. Commits
+ * and frees H. */
 int harvest_commit(struct harvest *h, bool complete,
 	const char *harvest_from, struct harvest_counts *counts);
 /* Rolls back everything the capture wrote and frees H. */

@@ -51,7 +51,9 @@ struct parse_context {
 	bool complete;		/* the document lists the whole source (a
 				 * feed, an IATI file, the last page of a
 				 * full OAI-PMH list): what it lacks is gone */
-	char *harvest_from;	/* OAI-PMH: `from` for the next harvest */
+	char *harvest_from;	/* OAI-PMH: the page's response date; the
+				 * first page's is the next harvest's
+				 * `from` once its list ends */
 	bool restart;		/* OAI-PMH badResumptionToken: start over */
 	struct text_stats text;	/* replaced bytes, cut fields */
 	uint64_t records;	/* emitted so far */

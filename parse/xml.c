@@ -96,12 +96,18 @@ fail(struct xml_reader *r, const char *why)
 	stop(r);
 }
 
+/* The reader of the document's own parser context. On the first
+ * reference to an internal entity libxml2 parses its replacement text
+ * with a nested context that shares our handlers and _private (to check
+ * it); that text is ours to expand and count (on_reference), once, so
+ * the nested context's events are ignored. */
 static struct xml_reader *
 reader_of(void *ctx)
 {
 	xmlParserCtxtPtr pctx = ctx;
+	struct xml_reader *r = pctx ? pctx->_private : NULL;
 
-	return pctx ? pctx->_private : NULL;
+	return r && r->pctx == pctx ? r : NULL;
 }
 
 /* Appends text to the collection buffer, cut at max_field. */
@@ -276,7 +282,8 @@ html_entity(struct xml_reader *r, const xmlChar *name)
 static xmlEntityPtr
 on_get_entity(void *ctx, const xmlChar *name)
 {
-	struct xml_reader *r = reader_of(ctx);
+	xmlParserCtxtPtr pctx = ctx;
+	struct xml_reader *r = pctx->_private;	/* nested contexts too */
 	xmlEntityPtr ent = xmlSAX2GetEntity(ctx, name);
 
 	if (ent || !r)

@@ -131,11 +131,13 @@ tmpdir() {  # creates (once) and exports $TMPDIR_TEST
     fi
 }
 
-# httpd_start ROOT: start tests/httpd.py serving ROOT; exports HTTPD_PORT,
+# httpd_start ROOT [ARG...]: start tests/httpd.py serving ROOT (ARGs go
+# to httpd.py, e.g. --route 'PATH?QUERY=FILE'); exports HTTPD_PORT,
 # HTTPD_URL, HTTPD_PID and HTTPD_LOG (one "METHOD PATH STATUS BYTES" a line).
 # Bails out of the whole test script if the server does not come up in 10 s.
 httpd_start() {
     local root=$1 pf i
+    shift
     [ -d "$root" ] || { echo "Bail out! httpd_start: no such directory: $root"; exit 255; }
     httpd_stop
     tmpdir
@@ -145,7 +147,7 @@ httpd_start() {
     # --parent-pid: the server also goes away if this script is killed hard.
     /usr/bin/python3 "$TOP/tests/httpd.py" --root "$root" --port-file "$pf" \
         --log "$HTTPD_LOG" --max-seconds "${HTTPD_MAX_SECONDS:-900}" \
-        --parent-pid $$ 2>"$TMPDIR_TEST/httpd.err" </dev/null &
+        --parent-pid $$ "$@" 2>"$TMPDIR_TEST/httpd.err" </dev/null &
     HTTPD_PID=$!
     for i in $(seq 100); do
         if [ -s "$pf" ]; then

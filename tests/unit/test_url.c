@@ -344,6 +344,25 @@ test_host(void **state)
 	host_is(NULL, NULL);
 }
 
+/* OAI-PMH lists asked for with from or until hold only changes. */
+static void
+test_query_has(void **state)
+{
+	(void)state;
+	assert_true(url_query_has("http://r.example/oai?verb=ListRecords"
+		"&from=2026-01-01", "from"));
+	assert_true(url_query_has("http://r.example/oai?from=x", "from"));
+	assert_true(url_query_has("http://r.example/oai?from=", "from"));
+	assert_false(url_query_has("http://r.example/oai?fromage=1", "from"));
+	assert_false(url_query_has("http://r.example/oai?x=from=1", "from"));
+	assert_false(url_query_has("http://r.example/oai?verb=x#&from=1",
+		"from"));
+	assert_false(url_query_has("http://r.example/oai?from", "from"));
+	assert_false(url_query_has("http://r.example/from=1", "from"));
+	assert_false(url_query_has("http://r.example/oai?", "from"));
+	assert_false(url_query_has(NULL, "from"));
+}
+
 int
 main(void)
 {
@@ -359,6 +378,7 @@ main(void)
 		cmocka_unit_test(test_idn_left_alone),
 		cmocka_unit_test(test_long_input),
 		cmocka_unit_test(test_host),
+		cmocka_unit_test(test_query_has),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
