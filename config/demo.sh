@@ -24,6 +24,7 @@ mkdir -p "$work"
 	--port-file "$work/port" --log "$work/httpd.log" --max-seconds 600 \
 	--route '/oai?verb=ListRecords&metadataPrefix=oai_dc=oai/page1.xml' \
 	--route '/oai?verb=ListRecords&resumptionToken=demo-token-2=oai/page2.xml' \
+	--route '/oai?verb=ListRecords&metadataPrefix=oai_dc&from=2026-11-27T03:00:13Z=oai/no-records.xml' \
 	</dev/null &
 server_pid=$!
 for _ in $(seq 100); do
@@ -43,9 +44,12 @@ echo "== cybil run"
 rc=0
 $cybil run || rc=$?
 echo
-echo "== cybil fetch --force: the same sources again; nothing changed, so"
-echo "   every answer is a 304 and no body is transferred"
+echo "== cybil fetch --force, then parse: the same sources again. Nothing"
+echo "   changed, so the feeds and pages answer 304 without a body, and the"
+echo "   OAI-PMH repository is asked only for records changed since the last"
+echo "   harvest (none)"
 $cybil fetch --force || rc=$?
+$cybil parse || rc=$?
 echo
 echo "== cybil status"
 $cybil status || rc=$?
