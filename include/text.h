@@ -44,6 +44,21 @@ char *text_normalize(const char *s, size_t len, size_t max_bytes,
 char *text_from_html(const char *html, size_t len, size_t max_bytes,
 	struct text_stats *stats);
 
+/* Repairs a UTF-8 stream chunk by chunk for an XML parser: each maximal
+ * ill-formed subsequence, and each character XML 1.0 forbids (the C0
+ * controls but tab, line feed and carriage return; U+FFFE, U+FFFF),
+ * becomes U+FFFD; NUL is dropped; each counts in stats->replaced. A
+ * character cut by the end of a chunk waits in the state for the next
+ * one; LAST says there is none. Zero the state before the first chunk.
+ * OUT must hold TEXT_REPAIR_SIZE(LEN) bytes; returns the bytes written. */
+struct text_repair {
+	unsigned char carry[4];
+	size_t ncarry;
+};
+#define TEXT_REPAIR_SIZE(len) (3 * ((len) + 4))
+size_t text_repair_chunk(struct text_repair *st, const char *in, size_t len,
+	bool last, char *out, struct text_stats *stats);
+
 /* True if S is NULL or text_normalize would make it empty: it holds only
  * white space and removed control characters. */
 bool text_is_blank(const char *s);

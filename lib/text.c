@@ -453,6 +453,77 @@ collect_text(xmlDoc *doc, struct buf *b)
 	return 0;
 }
 
+/* Writes the character CP (-1: ill-formed) spanning N bytes at IN as an
+ * XML parser may take it; returns the bytes written at OUT. */
+static size_t
+repair_char(int32_t cp, const char *in, size_t n, char *out,
+	struct text_stats *stats)
+{
+	if (cp == 0) {
+		stats->replaced++;
+		return 0;
+	}
+	if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n' &&
+	    cp != '\r') || cp == 0xFFFE || cp == 0xFFFF) {
+		stats->replaced++;
+		return utf8_encode(REPLACEMENT, out);
+	}
+	memcpy(out, in, n);
+	return n;
+}
+
+/* True if the N bytes at S begin a character that more bytes could
+ * complete: a lead byte whose continuation bytes so far are good. */
+static bool
+incomplete(const unsigned char *s, size_t n)
+{
+	int32_t cp;
+
+	return s[0] >= 0xC2 && s[0] <= 0xF4 && utf8_decode(s, n, &cp) == n &&
+		cp < 0;
+}
+
+size_t
+text_repair_chunk(struct text_repair *st, const char *in, size_t len,
+	bool last, char *out, struct text_stats *stats)
+{
+	const unsigned char *u = (const unsigned char *)in;
+	struct text_stats ignored = { 0 };
+	size_t i = 0, o = 0, n;
+	int32_t cp;
+
+	if (!stats)
+		stats = &ignored;
+	if (st->ncarry > 0) {
+		/* The carried bytes are a good prefix: the character ends
+		 * within the next three bytes, or is ill-formed there. */
+		unsigned char tmp[8];
+		size_t take = len < 3 ? len : 3;
+
+		memcpy(tmp, st->carry, st->ncarry);
+		memcpy(tmp + st->ncarry, in, take);
+		if (!last && incomplete(tmp, st->ncarry + take)) {
+			memcpy(st->carry, tmp, st->ncarry + take);
+			st->ncarry += take;
+			return 0;
+		}
+		n = utf8_decode(tmp, st->ncarry + take, &cp);
+		o += repair_char(cp, (const char *)tmp, n, out, stats);
+		i = n - st->ncarry;
+		st->ncarry = 0;
+	}
+	for (; i < len; i += n) {
+		n = utf8_decode(u + i, len - i, &cp);
+		if (!last && i + n == len && incomplete(u + i, n)) {
+			memcpy(st->carry, u + i, n);
+			st->ncarry = n;
+			break;
+		}
+		o += repair_char(cp, in + i, n, out + o, stats);
+	}
+	return o;
+}
+
 /* Copies S with each ill-formed UTF-8 subsequence replaced by U+FFFD and
  * NULs left out, so that libxml2 sees clean UTF-8: on a bad byte its
  * HTML parser may switch the rest of the document to Latin-1. */

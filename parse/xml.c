@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "url.h"
@@ -503,19 +504,77 @@ reader_free(struct xml_reader *r)
 	free(r->text);
 }
 
-static int
-feed(struct xml_reader *r, int fd, char *buf)
+/* True if the document that begins with the N bytes at S is UTF-8: no
+ * UTF-16 or UTF-32 byte order mark or layout, and an XML declaration
+ * that names no other encoding. */
+static bool
+is_utf8(const char *s, size_t n)
 {
+	const char *end, *enc;
+	char name[16];
+	size_t len;
+
+	if (n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		return true;
+	if (n >= 2 && (s[0] == '\0' || s[1] == '\0' ||
+	    memcmp(s, "\xFE\xFF", 2) == 0 || memcmp(s, "\xFF\xFE", 2) == 0))
+		return false;
+	if (n < 5 || memcmp(s, "<?xml", 5) != 0 ||
+	    !(end = memchr(s, '>', n)))
+		return true;
+	len = (size_t)(end - s);
+	for (enc = s; (enc = memchr(enc, 'e', len - (size_t)(enc - s)));
+	     enc++) {
+		const char *q;
+
+		if ((size_t)(end - enc) < 10 || strncmp(enc, "encoding", 8))
+			continue;
+		for (q = enc + 8; q < end && strchr(" \t\r\n=", *q); q++)
+			;
+		if (q >= end || (*q != '"' && *q != '\''))
+			return true;
+		len = strcspn(q + 1, "\"'>");
+		if (len >= sizeof(name))
+			return false;
+		memcpy(name, q + 1, len);
+		name[len] = '\0';
+		return strcasecmp(name, "utf-8") == 0 ||
+			strcasecmp(name, "utf8") == 0;
+	}
+	return true;
+}
+
+/* Hands the document to libxml2 in chunks; UTF-8 is repaired on the way
+ * (bad bytes and forbidden controls replaced and counted), so that one
+ * stray byte does not cost the whole feed. */
+static int
+feed(struct xml_reader *r, int fd, char *buf, char *fixed)
+{
+	struct text_repair repair = { .ncarry = 0 };
+	bool first = true, utf8 = false;
 	ssize_t n;
 
 	for (;;) {
+		const char *chunk = buf;
+		size_t len;
+
 		if ((n = read(fd, buf, XML_CHUNK)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return parse_fail(r->ctx, "reading: %s",
 				strerror(errno));
 		}
-		if (xmlParseChunk(r->pctx, buf, (int)n, n == 0) != 0 &&
+		len = (size_t)n;
+		if (first && n > 0) {
+			utf8 = is_utf8(buf, len);
+			first = false;
+		}
+		if (utf8) {
+			len = text_repair_chunk(&repair, buf, len, n == 0,
+				fixed, &r->ctx->text);
+			chunk = fixed;
+		}
+		if (xmlParseChunk(r->pctx, chunk, (int)len, n == 0) != 0 &&
 		    !r->failed)
 			return parse_fail(r->ctx, "malformed XML");
 		if (r->failed)
@@ -535,11 +594,13 @@ xml_read(struct parse_context *ctx, int fd, const struct xml_handlers *h,
 {
 	struct xml_reader *r;
 	xmlSAXHandler sax;
-	char *buf;
+	char *buf = NULL, *fixed = NULL;
 	int rc = -1;
 
-	if (!(r = calloc(1, sizeof(*r))) || !(buf = malloc(XML_CHUNK))) {
+	if (!(r = calloc(1, sizeof(*r))) || !(buf = malloc(XML_CHUNK)) ||
+	    !(fixed = malloc(TEXT_REPAIR_SIZE(XML_CHUNK)))) {
 		free(r);
+		free(buf);
 		return parse_fail(ctx, "out of memory");
 	}
 	r->ctx = ctx;
@@ -556,10 +617,11 @@ xml_read(struct parse_context *ctx, int fd, const struct xml_handlers *h,
 	r->pctx->_private = r;
 	/* Never XML_PARSE_NOENT, DTDLOAD or HUGE (SPEC §7). */
 	xmlCtxtUseOptions(r->pctx, XML_PARSE_NONET | XML_PARSE_NOWARNING);
-	rc = feed(r, fd, buf);
+	rc = feed(r, fd, buf, fixed);
 out:
 	reader_free(r);
 	free(r);
 	free(buf);
+	free(fixed);
 	return rc;
 }

@@ -777,6 +777,61 @@ test_html_quiet(void **state)
 	assert_int_equal(size, 0);
 }
 
+/* repair_in_chunks: IN repaired in chunks of STEP bytes, NUL-terminated
+ * in OUT (large enough); returns the count of replacements. */
+static size_t
+repair_in_chunks(const char *in, size_t step, char *out)
+{
+	struct text_repair st = { .ncarry = 0 };
+	struct text_stats stats = { 0 };
+	size_t len = strlen(in), o = 0, i;
+
+	for (i = 0; i < len; i += step) {
+		size_t n = len - i < step ? len - i : step;
+
+		o += text_repair_chunk(&st, in + i, n, false, out + o, &stats);
+	}
+	o += text_repair_chunk(&st, "", 0, true, out + o, &stats);
+	out[o] = '\0';
+	return stats.replaced;
+}
+
+/* A stream is repaired alike however it is cut into chunks. */
+static void
+test_repair_stream(void **state)
+{
+	static const struct {
+		const char *in, *out;
+		size_t replaced;
+	} cases[] = {
+		{ "plain <a>text</a>\n\t\r", "plain <a>text</a>\n\t\r", 0 },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+		  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 0 },
+		{ "a\xff" "b", "a\xef\xbf\xbd" "b", 1 },
+		{ "a\x0b" "b\x01", "a\xef\xbf\xbd" "b\xef\xbf\xbd", 2 },
+		{ "\xe2\x82", "\xef\xbf\xbd", 1 },	/* cut at the end */
+		{ "\xe2\x82x", "\xef\xbf\xbdx", 1 },
+		{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+		  3 },					/* a surrogate */
+		{ "\xef\xbf\xbe.", "\xef\xbf\xbd.", 1 },	/* U+FFFE */
+		{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", 2 },
+	};
+	char out[256];
+
+	(void)state;
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (size_t step = 1; step <= 5; step++) {
+			size_t replaced = repair_in_chunks(cases[c].in, step,
+				out);
+
+			if (strcmp(out, cases[c].out) != 0 ||
+			    replaced != cases[c].replaced)
+				fail_msg("case %zu, chunks of %zu: got \"%s\""
+					" (%zu replaced)", c, step, out,
+					replaced);
+		}
+}
+
 int
 main(void)
 {
@@ -806,6 +861,7 @@ main(void)
 		cmocka_unit_test(test_html_truncation),
 		cmocka_unit_test(test_html_deep_nesting),
 		cmocka_unit_test(test_html_quiet),
+		cmocka_unit_test(test_repair_stream),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
