@@ -30,6 +30,7 @@ struct options {
 	const char *sources[SOURCES_SELECTED_MAX];
 	size_t nsources;
 	const char *file;
+	const char *base_url;
 };
 
 static void
@@ -37,7 +38,8 @@ usage(FILE *out)
 {
 	fprintf(out,
 		"usage: " PROGRAM " [-qv] [-c FILE] [--reparse] [--source NAME]...\n"
-		"       " PROGRAM " --dump --kind KIND FILE\n"
+		"       " PROGRAM " --dump --kind KIND [-c FILE [--source NAME]]\n"
+		"                   [--base-url URL] FILE\n"
 		"\n"
 		"Parses new captures into records. --reparse rebuilds the records\n"
 		"from the stored bodies; --dump prints the records of one local\n"
@@ -47,6 +49,7 @@ usage(FILE *out)
 		"                 /etc/cybil/cybil.conf)\n"
 		"  --source NAME  only this source (repeatable)\n"
 		"  --kind KIND    with --dump: rss, atom, html, iati or oai-pmh\n"
+		"  --base-url URL with --dump: the address FILE came from\n"
 		"  -q             print only failures; -v: more detail\n"
 		"  -h, --version  this help, the version\n");
 }
@@ -60,6 +63,7 @@ parse_options(int argc, char **argv, struct options *o)
 		{ "reparse", no_argument, NULL, 'r' },
 		{ "dump", no_argument, NULL, 'd' },
 		{ "kind", required_argument, NULL, 'k' },
+		{ "base-url", required_argument, NULL, 'b' },
 		{ "source", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -75,6 +79,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'r': o->reparse = true; break;
 		case 'd': o->dump = true; break;
 		case 'k': o->kind = optarg; break;
+		case 'b': o->base_url = optarg; break;
 		case 's':
 			if (o->nsources == SOURCES_SELECTED_MAX) {
 				log_error("too many --source options");
@@ -88,8 +93,10 @@ parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (o->dump) {
-		if (!o->kind || optind != argc - 1) {
-			log_error("--dump needs --kind KIND and one FILE");
+		if (!o->kind || optind != argc - 1 || o->nsources > 1 ||
+		    (o->nsources && !o->config)) {
+			log_error("--dump needs --kind KIND and one FILE (and "
+				"-c FILE with --source NAME)");
 			return EXIT_USAGE;
 		}
 		if (!parser_for(o->kind)) {
@@ -100,9 +107,10 @@ parse_options(int argc, char **argv, struct options *o)
 		o->file = argv[optind];
 		return 0;
 	}
-	if (o->kind || optind < argc) {
-		log_error("%s (see " PROGRAM " -h)", o->kind ? "--kind goes "
-			"with --dump" : "unexpected argument");
+	if (o->kind || o->base_url || optind < argc) {
+		log_error("%s (see " PROGRAM " -h)", o->kind || o->base_url ?
+			"--kind and --base-url go with --dump" :
+			"unexpected argument");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -154,7 +162,7 @@ dump(const struct options *o)
 	struct parse_context ctx = {
 		.emit = dump_record,
 		.follow = dump_follow,
-		.base_url = o->file,
+		.base_url = o->base_url ? o->base_url : o->file,
 	};
 	struct config *cfg = NULL;
 	json_t *summary = NULL;
@@ -168,6 +176,13 @@ dump(const struct options *o)
 		return EXIT_PARTIAL;
 	}
 	ctx.cfg = cfg;
+	/* A source's own settings: the html mapping, the language ... */
+	if (o->nsources && !(ctx.src = config_source(cfg, o->sources[0]))) {
+		log_error("--source %s: no such source in %s", o->sources[0],
+			o->config);
+		rc = EXIT_USAGE;
+		goto out;
+	}
 	if ((fd = open(o->file, O_RDONLY | O_CLOEXEC)) < 0) {
 		log_error("%s: %s", o->file, strerror(errno));
 		goto out;
@@ -336,7 +351,8 @@ parse_capture(struct store *st, const struct config *cfg,
 		totals->skipped_records += ctx.skipped;
 		if (ctx.skipped)
 			log_event(LOG_LEVEL_WARN, row->src->name, "capture "
-				"%lld: %llu records over max_records skipped",
+				"%lld: %llu records skipped (without an "
+				"identifier, or over max_records)",
 				(long long)row->info.id,
 				(unsigned long long)ctx.skipped);
 	}
