@@ -34,6 +34,12 @@ void store_close(struct store *st);
 
 sqlite3 *store_db(struct store *st);
 const char *store_path(const struct store *st);
+/* The prepared statement of SQL (a string that lives as long as the store,
+ * e.g. a literal), compiled once per store and kept: reset, with no
+ * bindings. The store owns it; NULL on error (see store_errmsg). For the
+ * statements run once per record, whose triggers make compiling them
+ * costly. */
+sqlite3_stmt *store_statement(struct store *st, const char *sql);
 /* The schema version this build creates. */
 int store_schema_version(void);
 

@@ -61,17 +61,17 @@ out:
 
 /* Reads the last event's id and hash (0 and the genesis when none). */
 static int
-chain_tail(sqlite3 *db, int64_t *id, char head[HASH_HEX_SIZE])
+chain_tail(struct store *st, int64_t *id, char head[HASH_HEX_SIZE])
 {
-	sqlite3_stmt *stmt;
+	static const char sql[] = "SELECT id, hash FROM consent_event"
+		" ORDER BY id DESC LIMIT 1";
+	sqlite3_stmt *stmt = store_statement(st, sql);
 	int rc;
 
 	*id = 0;
 	memcpy(head, AUDIT_GENESIS, HASH_HEX_SIZE);
-	rc = sqlite3_prepare_v2(db, "SELECT id, hash FROM consent_event"
-		" ORDER BY id DESC LIMIT 1", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return store_result(rc);
+	if (!stmt)
+		return store_result(sqlite3_errcode(store_db(st)));
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW) {
 		const unsigned char *h = sqlite3_column_text(stmt, 1);
@@ -80,7 +80,7 @@ chain_tail(sqlite3 *db, int64_t *id, char head[HASH_HEX_SIZE])
 		if (h && strlen((const char *)h) == HASH_HEX_SIZE - 1)
 			memcpy(head, h, HASH_HEX_SIZE);
 	}
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK :
 		store_result(rc);
 }
@@ -90,47 +90,45 @@ audit_head(struct store *st, char head[HASH_HEX_SIZE])
 {
 	int64_t id;
 
-	return chain_tail(store_db(st), &id, head);
+	return chain_tail(st, &id, head);
 }
 
 /* The record's consent now, the event's "old". */
 static int
-current_consent(sqlite3 *db, const char *record_id, char *out, size_t size)
+current_consent(struct store *st, const char *record_id, char *out,
+	size_t size)
 {
-	sqlite3_stmt *stmt;
+	static const char sql[] = "SELECT consent FROM record WHERE id = ?1";
+	sqlite3_stmt *stmt = store_statement(st, sql);
 	int rc;
 
-	rc = sqlite3_prepare_v2(db, "SELECT consent FROM record WHERE id = ?1",
-		-1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return store_result(rc);
+	if (!stmt)
+		return store_result(sqlite3_errcode(store_db(st)));
 	if (sqlite3_bind_text(stmt, 1, record_id, -1, SQLITE_STATIC) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(stmt);
+	    SQLITE_OK)
 		return STORE_ERROR;
-	}
 	rc = sqlite3_step(stmt);
 	if (rc == SQLITE_ROW)
 		snprintf(out, size, "%s", sqlite3_column_text(stmt, 0));
-	sqlite3_finalize(stmt);
+	sqlite3_reset(stmt);
 	if (rc == SQLITE_DONE)
 		return STORE_ERROR;	/* no such record */
 	return rc == SQLITE_ROW ? STORE_OK : store_result(rc);
 }
 
 static int
-insert_event(sqlite3 *db, const struct event_row *row, const char *prev_hash,
-	const char *hash)
+insert_event(struct store *st, const struct event_row *row,
+	const char *prev_hash, const char *hash)
 {
-	sqlite3_stmt *stmt;
-	int rc;
-
-	rc = sqlite3_prepare_v2(db, "INSERT INTO consent_event (id, record_id,"
+	static const char sql[] = "INSERT INTO consent_event (id, record_id,"
 		" old, new, basis, evidence, expires, by, at, note, prev_hash,"
 		" hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-		" ?12)", -1, &stmt, NULL);
-	if (rc != SQLITE_OK)
-		return store_result(rc);
+		" ?12)";
+	sqlite3_stmt *stmt = store_statement(st, sql);
+	int rc;
+
+	if (!stmt)
+		return store_result(sqlite3_errcode(store_db(st)));
 	if (sqlite3_bind_int64(stmt, 1, row->id) ||
 	    sqlite3_bind_text(stmt, 2, row->record_id, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(stmt, 3, row->old, -1, SQLITE_STATIC) ||
@@ -142,12 +140,12 @@ insert_event(sqlite3 *db, const struct event_row *row, const char *prev_hash,
 	    sqlite3_bind_text(stmt, 9, row->at, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(stmt, 10, row->note, -1, SQLITE_STATIC) ||
 	    sqlite3_bind_text(stmt, 11, prev_hash, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(stmt, 12, hash, -1, SQLITE_STATIC)) {
-		sqlite3_finalize(stmt);
+	    sqlite3_bind_text(stmt, 12, hash, -1, SQLITE_STATIC))
 		return STORE_ERROR;
-	}
 	rc = sqlite3_step(stmt);
-	sqlite3_finalize(stmt);
+	/* Reset now: the bound strings are the caller's. */
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
 	return rc == SQLITE_DONE ? STORE_OK : store_result(rc);
 }
 
@@ -166,13 +164,13 @@ audit_append(struct store *st, const struct consent_change *change,
 			"write transaction (BEGIN IMMEDIATE)");
 		return STORE_ERROR;
 	}
-	rc = current_consent(db, change->record_id, old, sizeof(old));
+	rc = current_consent(st, change->record_id, old, sizeof(old));
 	if (rc != STORE_OK) {
 		snprintf(err, errlen, "record %s: %s", change->record_id,
 			rc == STORE_ERROR ? "no such record" : "store busy");
 		return rc;
 	}
-	if ((rc = chain_tail(db, &row.id, prev)) != STORE_OK)
+	if ((rc = chain_tail(st, &row.id, prev)) != STORE_OK)
 		goto fail;
 	row.id++;
 	row.record_id = change->record_id;
@@ -189,7 +187,7 @@ audit_append(struct store *st, const struct consent_change *change,
 			"memory ran out", change->record_id);
 		return STORE_ERROR;
 	}
-	if ((rc = insert_event(db, &row, prev, hash)) != STORE_OK)
+	if ((rc = insert_event(st, &row, prev, hash)) != STORE_OK)
 		goto fail;
 	if (hash_out)
 		memcpy(hash_out, hash, HASH_HEX_SIZE);

@@ -68,6 +68,10 @@ static const char schema_v1[] =
 	" PRIMARY KEY (source, external_id)"
 	") STRICT, WITHOUT ROWID;"
 
+	/* A rowid table: its rows are large (the fields), and with random
+	 * ids as the key a WITHOUT ROWID table would insert them all over
+	 * its b-tree; here they append, and only the small id index is
+	 * touched at random. */
 	"CREATE TABLE record ("
 	" id TEXT PRIMARY KEY NOT NULL REFERENCES record_key(record_id),"
 	" source TEXT NOT NULL REFERENCES source(name),"
@@ -90,7 +94,7 @@ static const char schema_v1[] =
 	" consent_basis TEXT,"
 	" consent_expires TEXT,"
 	" UNIQUE (source, external_id)"
-	") STRICT, WITHOUT ROWID;"
+	") STRICT;"
 	"CREATE INDEX record_by_consent ON record(consent, state);"
 
 	/* The audit log: append-only and hash-chained (see audit.c). */

@@ -13,9 +13,16 @@
 
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
+#define STATEMENTS_KEPT 32
+
 struct store {
 	sqlite3 *db;
 	char *path;
+	struct {
+		const char *sql;
+		sqlite3_stmt *stmt;
+	} kept[STATEMENTS_KEPT];
+	size_t nkept;
 };
 
 int
@@ -28,6 +35,34 @@ sqlite3 *
 store_db(struct store *st)
 {
 	return st->db;
+}
+
+sqlite3_stmt *
+store_statement(struct store *st, const char *sql)
+{
+	sqlite3_stmt *stmt;
+
+	for (size_t i = 0; i < st->nkept; i++)
+		if (st->kept[i].sql == sql) {
+			stmt = st->kept[i].stmt;
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return stmt;
+		}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &stmt, NULL) != SQLITE_OK)
+		return NULL;
+	if (st->nkept == STATEMENTS_KEPT) {
+		/* Full: the oldest makes room. */
+		sqlite3_finalize(st->kept[0].stmt);
+		memmove(st->kept, st->kept + 1, (STATEMENTS_KEPT - 1) *
+			sizeof(st->kept[0]));
+		st->nkept--;
+	}
+	st->kept[st->nkept].sql = sql;
+	st->kept[st->nkept].stmt = stmt;
+	st->nkept++;
+	return stmt;
 }
 
 const char *
@@ -70,15 +105,25 @@ store_begin(struct store *st, bool immediate)
 	return exec(st, immediate ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
+/* A kept statement left stepped must not outlive its transaction. */
+static void
+reset_kept(struct store *st)
+{
+	for (size_t i = 0; i < st->nkept; i++)
+		sqlite3_reset(st->kept[i].stmt);
+}
+
 int
 store_commit(struct store *st)
 {
+	reset_kept(st);
 	return exec(st, "COMMIT");
 }
 
 void
 store_rollback(struct store *st)
 {
+	reset_kept(st);
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -156,7 +201,11 @@ configure(struct store *st, char *err, size_t errlen)
 	    /* Without it, REPLACE deletes rows past the no-delete
 	     * triggers. */
 	    (rc = exec(st, "PRAGMA recursive_triggers = ON")) != STORE_OK ||
-	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) != STORE_OK)
+	    (rc = exec(st, "PRAGMA synchronous = NORMAL")) != STORE_OK ||
+	    /* Record ids are random, so their index is touched all over;
+	     * 32 MB of cache (the default is 2 MB) keeps a large store's
+	     * index pages in memory between transactions. */
+	    (rc = exec(st, "PRAGMA cache_size = -32768")) != STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
@@ -212,6 +261,8 @@ store_close(struct store *st)
 {
 	if (!st)
 		return;
+	for (size_t i = 0; i < st->nkept; i++)
+		sqlite3_finalize(st->kept[i].stmt);
 	sqlite3_close(st->db);
 	free(st->path);
 	free(st);

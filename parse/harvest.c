@@ -69,7 +69,6 @@ struct harvest {
 	const struct source_config *src;
 	const struct parser *parser;
 	const struct capture_info *cap;
-	sqlite3_stmt *stmt[NSTMTS];
 	int64_t queued_now;	/* follow-ups waiting, for follow_max */
 	bool resumed;		/* queued the next page of its list */
 	struct harvest_counts counts;
@@ -91,12 +90,13 @@ fail(struct harvest *h, const char *what)
 		STORE_BUSY : STORE_ERROR;
 }
 
+/* The statement I, reset (kept by the store across captures: compiling
+ * them with their triggers costs more than running them). NULL on error,
+ * which makes the caller's first bind fail with SQLITE_MISUSE. */
 static sqlite3_stmt *
 stmt(struct harvest *h, enum stmt_index i)
 {
-	sqlite3_reset(h->stmt[i]);
-	sqlite3_clear_bindings(h->stmt[i]);
-	return h->stmt[i];
+	return store_statement(h->st, stmt_sql[i]);
 }
 
 static int
@@ -104,14 +104,6 @@ bind_text(sqlite3_stmt *s, int i, const char *text)
 {
 	return text ? sqlite3_bind_text(s, i, text, -1, SQLITE_TRANSIENT) :
 		sqlite3_bind_null(s, i);
-}
-
-static void
-free_harvest(struct harvest *h)
-{
-	for (int i = 0; i < NSTMTS; i++)
-		sqlite3_finalize(h->stmt[i]);
-	free(h);
 }
 
 int
@@ -131,25 +123,22 @@ harvest_begin(struct store *st, const struct source_config *src,
 	h->parser = parser;
 	h->cap = cap;
 	if ((rc = store_begin(st, true)) != STORE_OK) {
-		free_harvest(h);
+		free(h);
 		return rc;
 	}
-	for (int i = 0; i < NSTMTS; i++)
-		if (sqlite3_prepare_v2(store_db(st), stmt_sql[i], -1,
-		    &h->stmt[i], NULL) != SQLITE_OK)
-			goto fail;
 	s = stmt(h, QUEUE_COUNT);
 	if (sqlite3_bind_text(s, 1, src->name, -1, SQLITE_STATIC) ||
 	    sqlite3_step(s) != SQLITE_ROW)
 		goto fail;
 	h->queued_now = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
 	*out = h;
 	return STORE_OK;
 fail:
 	rc = store_result(sqlite3_errcode(store_db(st)));
 	log_error("%s: %s", store_path(st), sqlite3_errmsg(store_db(st)));
 	store_rollback(st);
-	free_harvest(h);
+	free(h);
 	return rc == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
 }
 
@@ -558,7 +547,7 @@ harvest_commit(struct harvest *h, bool complete, const char *harvest_from,
 			(long long)h->cap->id, h->error[0] ? h->error :
 			store_errmsg(h->st));
 		store_rollback(h->st);
-		free_harvest(h);
+		free(h);
 		return rc;
 	}
 	counts->added += h->counts.added;
@@ -568,7 +557,7 @@ harvest_commit(struct harvest *h, bool complete, const char *harvest_from,
 	counts->gone += h->counts.gone;
 	counts->repended += h->counts.repended;
 	counts->queued += h->counts.queued;
-	free_harvest(h);
+	free(h);
 	return STORE_OK;
 }
 
@@ -578,5 +567,5 @@ harvest_abort(struct harvest *h)
 	if (!h)
 		return;
 	store_rollback(h->st);
-	free_harvest(h);
+	free(h);
 }

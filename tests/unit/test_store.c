@@ -1075,10 +1075,38 @@ test_append_continues_after_reopen(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/* A kept statement is compiled once, comes back reset and unbound, and
+ * holds no read lock past its transaction. */
+static void
+test_kept_statement(void **state)
+{
+	static const char sql[] = "SELECT ?1 + count(*) FROM source";
+	struct fixture *fx = *state;
+	sqlite3_stmt *a, *b;
+
+	a = store_statement(fx->st, sql);
+	assert_non_null(a);
+	assert_int_equal(sqlite3_bind_int(a, 1, 41), SQLITE_OK);
+	assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(a, 0), 41);
+	b = store_statement(fx->st, sql);
+	assert_ptr_equal(a, b);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL);
+	assert_int_equal(store_begin(fx->st, true), STORE_OK);
+	b = store_statement(fx->st, sql);
+	assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+	assert_true(sqlite3_stmt_busy(b));
+	assert_int_equal(store_commit(fx->st), STORE_OK);
+	assert_false(sqlite3_stmt_busy(b));
+	assert_null(store_statement(fx->st, "SELECT nonsense FROM nowhere"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		T(test_kept_statement),
 		T(test_fresh_store_pragmas),
 		T(test_open_creates_parent_folders),
 		T(test_open_failure_reports_path),
