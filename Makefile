@@ -116,6 +116,7 @@ bench:
 	@sh .ci/deps --bench
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/fetch.sh
+	@bash tests/bench/parse.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \
