@@ -24,7 +24,7 @@ mkdir -p "$work"
 	--port-file "$work/port" --log "$work/httpd.log" --max-seconds 600 \
 	--route '/oai?verb=ListRecords&metadataPrefix=oai_dc=oai/page1.xml' \
 	--route '/oai?verb=ListRecords&resumptionToken=demo-token-2=oai/page2.xml' \
-	--route '/oai?verb=ListRecords&metadataPrefix=oai_dc&from=2026-11-27T03:00:13Z=oai/no-records.xml' \
+	--route '/oai?verb=ListRecords&metadataPrefix=oai_dc&from=2026-11-27T03:00:12Z=oai/no-records.xml' \
 	</dev/null &
 server_pid=$!
 for _ in $(seq 100); do
