@@ -16,7 +16,7 @@ LDFLAGS ?=
 
 # One folder per program; the folder "cybil" builds bin/cybil, any other
 # folder NAME builds bin/cybil-NAME.
-PROGS = cybil fetch parse
+PROGS = cybil fetch parse review
 PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium libutf8proc
 
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
