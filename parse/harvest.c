@@ -143,31 +143,43 @@ fail:
 }
 
 /* sha256 of the harvested content: title, url and fields in canonical
- * JSON (corrections and fetch times are not part of it). */
+ * JSON (corrections and fetch times are not part of it), that is
+ * {"fields":F,"title":T,"url":U} with sorted keys, put together from the
+ * fields' JSON, which the record row stores too. */
 static int
 content_hash(const struct record *rec, char hex[HASH_HEX_SIZE],
 	char **fields_json)
 {
-	json_t *all = json_object();
-	char *text = NULL;
+	const size_t flags = JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY;
+	json_t *title = rec->title ? json_string(rec->title) : json_null();
+	json_t *url = rec->url ? json_string(rec->url) : json_null();
+	char *t = NULL, *u = NULL;
+	struct hash h;
 	int rc = -1;
 
-	*fields_json = NULL;
-	if (!all ||
-	    json_object_set_new(all, "title", rec->title ?
-	    json_string(rec->title) : json_null()) < 0 ||
-	    json_object_set_new(all, "url", rec->url ? json_string(rec->url) :
-	    json_null()) < 0 ||
-	    json_object_set(all, "fields", rec->fields) < 0 ||
-	    !(text = json_dumps(all, JSON_COMPACT | JSON_SORT_KEYS)) ||
-	    !(*fields_json = json_dumps(rec->fields, JSON_COMPACT |
-	    JSON_SORT_KEYS)))
+	if (!(*fields_json = json_dumps(rec->fields, flags)) ||
+	    !title || !(t = json_dumps(title, flags)) ||
+	    !url || !(u = json_dumps(url, flags)))
 		goto out;
-	hash_sha256_hex(text, strlen(text), hex);
+	hash_begin(&h);
+	hash_update(&h, "{\"fields\":", 10);
+	hash_update(&h, *fields_json, strlen(*fields_json));
+	hash_update(&h, ",\"title\":", 9);
+	hash_update(&h, t, strlen(t));
+	hash_update(&h, ",\"url\":", 7);
+	hash_update(&h, u, strlen(u));
+	hash_update(&h, "}", 1);
+	hash_end_hex(&h, hex);
 	rc = 0;
 out:
-	free(text);
-	json_decref(all);
+	if (rc < 0) {
+		free(*fields_json);
+		*fields_json = NULL;
+	}
+	free(t);
+	free(u);
+	json_decref(title);
+	json_decref(url);
 	return rc;
 }
 
