@@ -19,7 +19,7 @@ enum {
 /* Names the program in logs and starts the libraries; exits 1 if
  * libsodium cannot start. */
 void cli_init(const char *program);
-/* -q: errors only; -v (repeatable): debug. */
+/* -q: warnings and errors only; -v (repeatable): debug. */
 void cli_set_verbosity(int quiet, int verbose);
 /* Prints "PROGRAM VERSION" and the library versions. */
 void cli_print_version(const char *program);

@@ -44,6 +44,13 @@ char *text_normalize(const char *s, size_t len, size_t max_bytes,
 char *text_from_html(const char *html, size_t len, size_t max_bytes,
 	struct text_stats *stats);
 
+/* Returns a malloc'd NUL-terminated copy of the LEN bytes at S with each
+ * maximal ill-formed UTF-8 subsequence replaced by U+FFFD (counted in
+ * STATS, which may be NULL) and NULs left out, its length in *OUT_LEN;
+ * nothing else changes. NULL when out of memory. */
+char *text_repair_utf8(const char *s, size_t len, size_t *out_len,
+	struct text_stats *stats);
+
 /* Repairs a UTF-8 stream chunk by chunk for an XML parser: each maximal
  * ill-formed subsequence, and each character XML 1.0 forbids (the C0
  * controls but tab, line feed and carriage return; U+FFFE, U+FFFF),

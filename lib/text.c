@@ -524,11 +524,9 @@ text_repair_chunk(struct text_repair *st, const char *in, size_t len,
 	return o;
 }
 
-/* Copies S with each ill-formed UTF-8 subsequence replaced by U+FFFD and
- * NULs left out, so that libxml2 sees clean UTF-8: on a bad byte its
- * HTML parser may switch the rest of the document to Latin-1. */
-static char *
-repair_utf8(const char *s, size_t len, size_t *out_len, size_t *replaced)
+char *
+text_repair_utf8(const char *s, size_t len, size_t *out_len,
+	struct text_stats *stats)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i, n, o = 0;
@@ -540,7 +538,8 @@ repair_utf8(const char *s, size_t len, size_t *out_len, size_t *replaced)
 	for (i = 0; i < len; i += n) {
 		n = utf8_decode(u + i, len - i, &cp);
 		if (cp < 0) {
-			(*replaced)++;
+			if (stats)
+				stats->replaced++;
 			o += utf8_encode(REPLACEMENT, out + o);
 		} else if (cp != 0) {
 			memcpy(out + o, s + i, n);
@@ -567,9 +566,12 @@ text_from_html(const char *html, size_t len, size_t max_bytes,
 	size_t replaced = 0, clean_len;
 	bool truncated = false;
 	char *clean = NULL, *ret = NULL;
+	struct text_stats repaired = { 0 };
 
-	if ((clean = repair_utf8(html, len, &clean_len, &replaced)) == NULL)
+	if ((clean = text_repair_utf8(html, len, &clean_len, &repaired)) ==
+	    NULL)
 		goto out;
+	replaced = repaired.replaced;
 	if (clean_len > INT_MAX) {
 		/* libxml2 takes an int: keep what it can read, cut at a
 		 * character boundary. */

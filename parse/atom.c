@@ -23,15 +23,6 @@
 #define NS_ATOM10 "http://www.w3.org/2005/Atom"
 #define NS_ATOM03 "http://purl.org/atom/ns#"
 
-/* Repeated elements (links, categories, authors ...) kept per record. */
-#define ATOM_ARRAY_MAX 256
-
-/* Shared with rss.c, which declares them too: they belong with the
- * helpers in parser.h and common.c. */
-char *html_absolute_links(const char *html, size_t len, const char *base,
-	size_t *out_len);
-size_t html_void_end_tags(char *markup, size_t len);
-
 enum tag {
 	A_OTHER, A_FEED, A_ENTRY, A_SOURCE, A_TITLE, A_SUBTITLE, A_RIGHTS,
 	A_SUMMARY, A_CONTENT, A_ID, A_LINK, A_PUBLISHED, A_UPDATED, A_CREATED,
@@ -123,148 +114,6 @@ lookup(const struct atom *s, const char *ns, const char *name)
 }
 
 /* ------------------------------------------------------------ helpers */
-
-static int
-nomem(struct atom *s)
-{
-	return parse_fail(s->ctx, "out of memory");
-}
-
-static char *
-text_of(struct atom *s, const char *text, size_t len, bool *oom)
-{
-	*oom = false;
-	if (!text)
-		return NULL;
-	return parse_text(s->ctx, text, len, oom);
-}
-
-static char *
-url_of(struct xml_reader *r, const char *text, size_t len, bool *oom)
-{
-	struct atom *s = xml_user(r);
-	char *t = text_of(s, text, len, oom), *u;
-
-	if (!t)
-		return NULL;
-	u = url_resolve(xml_base(r), t);
-	free(t);
-	return u;
-}
-
-/* Sets FIELDS[KEY] to V, which it frees. */
-static int
-set_owned(struct atom *s, json_t *fields, const char *key, char *v)
-{
-	int rc = 0;
-
-	if (v && field_set_text(fields, key, v) < 0)
-		rc = nomem(s);
-	free(v);
-	return rc;
-}
-
-static int
-set_text(struct atom *s, json_t *fields, const char *key, const char *text,
-	size_t len)
-{
-	bool oom;
-	char *v = text_of(s, text, len, &oom);
-
-	return oom ? nomem(s) : set_owned(s, fields, key, v);
-}
-
-static int
-set_url(struct xml_reader *r, json_t *fields, const char *key,
-	const char *text, size_t len)
-{
-	struct atom *s = xml_user(r);
-	bool oom;
-	char *v = url_of(r, text, len, &oom);
-
-	return oom ? nomem(s) : set_owned(s, fields, key, v);
-}
-
-static int
-set_date(struct atom *s, json_t *fields, const char *key, const char *text,
-	size_t len)
-{
-	bool oom;
-	char *v = text_of(s, text, len, &oom);
-	int rc = 0;
-
-	if (oom || (v && field_set_date(fields, key, v) < 0))
-		rc = nomem(s);
-	free(v);
-	return rc;
-}
-
-/* Appends VALUE (owned) to the array FIELDS[KEY], at most ATOM_ARRAY_MAX
- * of them. */
-static int
-append_value(struct atom *s, json_t *fields, const char *key, json_t *value)
-{
-	json_t *array = json_object_get(fields, key);
-
-	if (!value)
-		return nomem(s);
-	if (!array) {
-		if (!(array = json_array()) ||
-		    json_object_set_new(fields, key, array) < 0) {
-			json_decref(value);
-			return nomem(s);
-		}
-	}
-	if (json_array_size(array) >= ATOM_ARRAY_MAX) {
-		s->ctx->text.truncated = true;
-		json_decref(value);
-		return 0;
-	}
-	return json_array_append_new(array, value) < 0 ? nomem(s) : 0;
-}
-
-/* Text collected with XML_COLLECT_MARKUP: child elements come serialised
- * and character data escaped. Returns what the document meant: the markup
- * (void elements' end tags dropped) when there were child elements
- * (*ELEMENTS), else the character data unescaped. *LEN in, length out. */
-static char *
-from_markup(const char *text, size_t *len, bool *elements)
-{
-	char *out, *o;
-	size_t n = *len;
-
-	if ((*elements = memchr(text, '<', n) != NULL)) {
-		if ((out = strndup(text, n)))
-			*len = html_void_end_tags(out, n);
-		return out;
-	}
-	if (!(out = o = malloc(n + 1)))
-		return NULL;
-	for (size_t i = 0; i < n; ) {
-		static const struct { const char *esc; char c; } escs[] = {
-			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-			{ "&quot;", '"' },
-		};
-		bool done = false;
-
-		if (text[i] == '&')
-			for (size_t k = 0; k < 4 && !done; k++) {
-				size_t el = strlen(escs[k].esc);
-
-				if (n - i >= el &&
-				    memcmp(text + i, escs[k].esc, el) == 0) {
-					*o++ = escs[k].c;
-					i += el;
-					done = true;
-				}
-			}
-		if (!done)
-			*o++ = text[i++];
-	}
-	*o = '\0';
-	*len = (size_t)(o - out);
-	return out;
-}
 
 static bool
 space(char c)
@@ -358,274 +207,6 @@ base64_decode(const char *s, size_t len, size_t *out_len)
 	out[o] = '\0';
 	*out_len = o;
 	return out;
-}
-
-/* ----------------------------------------------------- links in HTML */
-
-/* Markup serialised by the XML reader closes every element: <br/> comes
- * as <br></br>, and HTML reads that </br> as a second <br>. Removes, in
- * place, the end tags of HTML's void elements from MARKUP (LEN bytes, in
- * which every '<' in text is escaped); returns the new length. */
-size_t
-html_void_end_tags(char *markup, size_t len)
-{
-	static const char *const voids[] = {
-		"area", "base", "br", "col", "embed", "hr", "img", "input",
-		"link", "meta", "param", "source", "track", "wbr",
-	};
-	size_t i = 0, o = 0;
-
-	while (i < len) {
-		bool drop = false;
-
-		if (markup[i] == '<' && i + 1 < len && markup[i + 1] == '/') {
-			for (size_t k = 0; k < sizeof(voids) / sizeof(voids[0]);
-			    k++) {
-				size_t n = strlen(voids[k]);
-
-				if (len - i >= n + 3 && strncasecmp(markup + i +
-				    2, voids[k], n) == 0 && markup[i + 2 + n] ==
-				    '>') {
-					i += n + 3;
-					drop = true;
-					break;
-				}
-			}
-		}
-		if (!drop)
-			markup[o++] = markup[i++];
-	}
-	markup[o] = '\0';
-	return o;
-}
-
-struct buf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-put(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom || n == 0)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *grown;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(grown = realloc(b->s, cap))) {
-			b->oom = true;
-			return;
-		}
-		b->s = grown;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
-
-static bool
-url_attribute(const char *name, size_t n)
-{
-	static const char *const names[] = {
-		"href", "src", "cite", "poster", "background", "longdesc",
-	};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == n &&
-		    strncasecmp(names[i], name, n) == 0)
-			return true;
-	return false;
-}
-
-/* True if the URL V (N bytes) has a scheme: it is left as it is. */
-static bool
-has_scheme(const char *v, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n && space(v[i]))
-		i++;
-	if (i == n || !((v[i] >= 'a' && v[i] <= 'z') ||
-	    (v[i] >= 'A' && v[i] <= 'Z')))
-		return false;
-	for (; i < n; i++) {
-		char c = v[i];
-
-		if (c == ':')
-			return true;
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))
-			return false;
-	}
-	return false;
-}
-
-/* Writes the attribute value V (N bytes, as written in HTML) resolved
- * against BASE, in double quotes; as it was when it cannot be resolved. */
-static void
-put_url_value(struct buf *b, const char *v, size_t n, char quote,
-	const char *base)
-{
-	char *raw, *url = NULL, *o;
-	size_t i;
-
-	if (!has_scheme(v, n) && (raw = malloc(n + 1))) {
-		/* The value's character references: &amp; is all a URL
-		 * needs. */
-		for (i = 0, o = raw; i < n; ) {
-			if (n - i >= 5 && strncmp(v + i, "&amp;", 5) == 0) {
-				*o++ = '&';
-				i += 5;
-			} else {
-				*o++ = v[i++];
-			}
-		}
-		*o = '\0';
-		url = url_resolve(base, raw);
-		free(raw);
-	}
-	if (!url) {
-		if (quote)
-			put(b, &quote, 1);
-		put(b, v, n);
-		if (quote)
-			put(b, &quote, 1);
-		return;
-	}
-	put(b, "\"", 1);
-	for (o = url; *o; o++)
-		if (*o == '&')
-			put(b, "&amp;", 5);
-		else if (*o == '"')
-			put(b, "&quot;", 6);
-		else
-			put(b, o, 1);
-	put(b, "\"", 1);
-	free(url);
-}
-
-/* Returns a malloc'd copy of the HTML fragment HTML (LEN bytes) with the
- * relative URLs of its href, src, cite, poster, background and longdesc
- * attributes made absolute against BASE (a feed's xml:base or address);
- * URLs with a scheme, or that cannot be resolved, are left as they are.
- * NULL when out of memory. */
-char *
-html_absolute_links(const char *html, size_t len, const char *base,
-	size_t *out_len)
-{
-	struct buf b = { 0 };
-	size_t i = 0;
-
-	if (!(b.s = malloc(b.cap = len + 1)))
-		return NULL;
-	b.s[0] = '\0';
-	while (i < len && !b.oom) {
-		const char *lt = memchr(html + i, '<', len - i);
-		size_t at;
-
-		if (!base || !lt) {
-			put(&b, html + i, len - i);
-			break;
-		}
-		at = (size_t)(lt - html);
-		put(&b, html + i, at - i);
-		i = at;
-		if (len - i >= 4 && strncmp(html + i, "<!--", 4) == 0) {
-			const char *end = NULL;
-
-			for (size_t k = i + 4; k + 3 <= len; k++)
-				if (strncmp(html + k, "-->", 3) == 0) {
-					end = html + k + 3;
-					break;
-				}
-			at = end ? (size_t)(end - html) : len;
-			put(&b, html + i, at - i);
-			i = at;
-			continue;
-		}
-		if (i + 1 >= len || !((html[i + 1] >= 'a' &&
-		    html[i + 1] <= 'z') || (html[i + 1] >= 'A' &&
-		    html[i + 1] <= 'Z'))) {
-			put(&b, "<", 1);
-			i++;
-			continue;
-		}
-		/* A start tag: its name, then its attributes. */
-		at = i + 1;
-		while (at < len && !space(html[at]) && html[at] != '>' &&
-		    html[at] != '/')
-			at++;
-		put(&b, html + i, at - i);
-		i = at;
-		while (i < len && html[i] != '>' && !b.oom) {
-			size_t name, name_len, vstart, vend;
-			char quote = 0;
-
-			if (space(html[i]) || html[i] == '/') {
-				put(&b, html + i, 1);
-				i++;
-				continue;
-			}
-			name = i;
-			while (i < len && !space(html[i]) && html[i] != '=' &&
-			    html[i] != '>' && html[i] != '/')
-				i++;
-			name_len = i - name;
-			if (name_len == 0) {
-				/* A stray '=': kept, and moved past. */
-				put(&b, html + i, 1);
-				i++;
-				continue;
-			}
-			put(&b, html + name, name_len);
-			at = i;
-			while (at < len && space(html[at]))
-				at++;
-			if (at >= len || html[at] != '=') {
-				continue;
-			}
-			put(&b, html + i, at + 1 - i);
-			i = at + 1;
-			while (i < len && space(html[i]))
-				put(&b, html + i++, 1);
-			if (i < len && (html[i] == '"' || html[i] == '\'')) {
-				const char *q;
-
-				quote = html[i];
-				vstart = i + 1;
-				q = memchr(html + vstart, quote, len - vstart);
-				vend = q ? (size_t)(q - html) : len;
-				i = q ? vend + 1 : len;
-			} else {
-				vstart = i;
-				while (i < len && !space(html[i]) &&
-				    html[i] != '>')
-					i++;
-				vend = i;
-			}
-			if (url_attribute(html + name, name_len))
-				put_url_value(&b, html + vstart, vend - vstart,
-					quote, base);
-			else {
-				if (quote)
-					put(&b, &quote, 1);
-				put(&b, html + vstart, vend - vstart);
-				if (quote && vend < len)
-					put(&b, &quote, 1);
-			}
-		}
-	}
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	*out_len = b.len;
-	return b.s;
 }
 
 /* -------------------------------------------------------- containers */
@@ -761,15 +342,15 @@ text_end(struct xml_reader *r, json_t *fields, const char *key,
 			free(t);
 			if (!t || check.replaced || memchr(raw, '\0', len)) {
 				free(raw);
-				return t ? 0 : nomem(s);
+				return t ? 0 : parse_nomem(s->ctx);
 			}
 			kind = K_TEXT;
 		}
 		if (kind == K_XHTML || kind == K_XML)
 			kind = K_HTML;
 	} else if (kind == K_TEXT || kind == K_HTML) {
-		if (!(raw = from_markup(text, &len, &elements)))
-			return nomem(s);
+		if (!(raw = markup_text(text, &len, &elements)))
+			return parse_nomem(s->ctx);
 		/* Markup given as child elements is HTML. */
 		if (elements) {
 			kind = K_HTML;
@@ -778,12 +359,12 @@ text_end(struct xml_reader *r, json_t *fields, const char *key,
 		}
 	} else if (kind == K_XHTML) {
 		if (!(raw = strip_div(text, &len)))
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		len = html_void_end_tags(raw, len);
 	} else if ((raw = strndup(text, len))) {
 		len = html_void_end_tags(raw, len);
 	} else {
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 
 	if (kind == K_TEXT) {
@@ -794,7 +375,7 @@ text_end(struct xml_reader *r, json_t *fields, const char *key,
 
 		free(raw);
 		if (!(raw = abs))
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		html = parse_text(s->ctx, raw, len, &oom);
 		/* HTML without tags or references is its own plain text. */
 		if (html && !strchr(html, '<') && !strchr(html, '&'))
@@ -813,18 +394,18 @@ text_end(struct xml_reader *r, json_t *fields, const char *key,
 	if (oom) {
 		free(html);
 		free(plain);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	snprintf(key_html, sizeof(key_html), "%s_html", key);
 	/* A later element of the same name replaces all of an earlier. */
 	if (!html)
 		json_object_del(fields, key_html);
-	if (set_owned(s, fields, key_html, html) < 0)
+	if (parse_set_owned(s->ctx, fields, key_html, html) < 0)
 		rc = -1;
 	if (plain_out) {
 		free(*plain_out);
 		*plain_out = plain;
-	} else if (set_owned(s, fields, key, plain) < 0) {
+	} else if (parse_set_owned(s->ctx, fields, key, plain) < 0) {
 		rc = -1;
 	}
 	return rc;
@@ -859,7 +440,7 @@ link_add(struct xml_reader *r, json_t *link, const char *href)
 	if (field_set_text(link, "href", url) < 0) {
 		free(url);
 		json_decref(link);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	rel = json_string_value(json_object_get(link, "rel"));
 	type = json_string_value(json_object_get(link, "type"));
@@ -871,19 +452,19 @@ link_add(struct xml_reader *r, json_t *link, const char *href)
 			if (!(s->entry->url = strdup(url))) {
 				free(url);
 				json_decref(link);
-				return nomem(s);
+				return parse_nomem(s->ctx);
 			}
 		} else if (field_set_text(f, "link", url) < 0) {
 			free(url);
 			json_decref(link);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
 	}
 	if (is(rel, "license") && !json_object_get(f, "license") &&
 	    field_set_text(f, "license", url) < 0) {
 		free(url);
 		json_decref(link);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	if (is(rel, "enclosure")) {
 		if (!(enc = json_object()) ||
@@ -894,16 +475,16 @@ link_add(struct xml_reader *r, json_t *link, const char *href)
 			json_decref(enc);
 			free(url);
 			json_decref(link);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
-		if (append_value(s, f, "enclosures", enc) < 0) {
+		if (parse_append(s->ctx, f, "enclosures", enc) < 0) {
 			free(url);
 			json_decref(link);
 			return -1;
 		}
 	}
 	free(url);
-	return append_value(s, f, "links", link);
+	return parse_append(s->ctx, f, "links", link);
 }
 
 static int
@@ -917,7 +498,7 @@ link_start(struct xml_reader *r, const struct xml_attr *attrs, size_t n)
 	json_t *link = json_object();
 
 	if (!link)
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		const char *v = xml_attr(attrs, n, NULL, names[i]);
 		bool oom;
@@ -925,10 +506,10 @@ link_start(struct xml_reader *r, const struct xml_attr *attrs, size_t n)
 
 		if (i == 0 && !v)
 			v = "alternate";
-		t = text_of(s, v, SIZE_MAX, &oom);
-		if (oom || set_owned(s, link, names[i], t) < 0) {
+		t = parse_text(s->ctx, v, SIZE_MAX, &oom);
+		if (oom || parse_set_owned(s->ctx, link, names[i], t) < 0) {
 			json_decref(link);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
 	}
 	if (href)
@@ -951,10 +532,10 @@ link_end(struct xml_reader *r, const char *text, size_t len)
 	s->link = NULL;
 	if (!link)
 		return 0;
-	href = text_of(s, text, len, &oom);
+	href = parse_text(s->ctx, text, len, &oom);
 	if (oom) {
 		json_decref(link);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	rc = link_add(r, link, href);
 	free(href);
@@ -971,24 +552,24 @@ category_add(struct xml_reader *r, const struct xml_attr *attrs, size_t n)
 	json_t *cat = json_object();
 
 	if (!cat)
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	for (size_t i = 0; i < 3; i++) {
 		const char *v = xml_attr(attrs, n, NULL, names[i]);
 		bool oom;
 		char *t;
 
 		/* A scheme is an IRI; it is kept as given. */
-		t = text_of(s, v, SIZE_MAX, &oom);
-		if (oom || set_owned(s, cat, names[i], t) < 0) {
+		t = parse_text(s->ctx, v, SIZE_MAX, &oom);
+		if (oom || parse_set_owned(s->ctx, cat, names[i], t) < 0) {
 			json_decref(cat);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
 	}
 	if (!json_object_get(cat, "term")) {
 		json_decref(cat);
 		return 0;
 	}
-	return append_value(s, fields_of(s), "categories", cat);
+	return parse_append(s->ctx, fields_of(s), "categories", cat);
 }
 
 static int
@@ -1002,10 +583,10 @@ generator_start(struct xml_reader *r, const struct xml_attr *attrs,
 
 	if (!uri)
 		uri = xml_attr(attrs, n, NULL, "url");
-	if (uri && set_owned(s, f, "generator_uri",
+	if (uri && parse_set_owned(s->ctx, f, "generator_uri",
 	    url_resolve(xml_base(r), uri)) < 0)
 		return -1;
-	if (version && set_text(s, f, "generator_version", version,
+	if (version && parse_set_text(s->ctx, f, "generator_version", version,
 	    SIZE_MAX) < 0)
 		return -1;
 	return XML_COLLECT_TEXT;
@@ -1028,10 +609,10 @@ person_end(struct atom *s, const char *name)
 			display = json_object_get(p, "email");
 		if (display && json_object_set(f, "author", display) < 0) {
 			json_decref(p);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
 	}
-	return append_value(s, f, author ? "authors" : "contributors", p);
+	return parse_append(s->ctx, f, author ? "authors" : "contributors", p);
 }
 
 static int
@@ -1040,7 +621,7 @@ entry_open(struct atom *s, int depth)
 	record_free(s->entry);
 	if (!(s->entry = calloc(1, sizeof(*s->entry))) ||
 	    !(s->entry->fields = json_object()))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	s->entry_depth = depth;
 	s->alternate[C_ENTRY] = 0;
 	return XML_COLLECT_NONE;
@@ -1063,7 +644,7 @@ inherit_authors(struct atom *s, json_t *f)
 	    json_object_get(from, "authors"))) < 0 ||
 	    (json_object_get(from, "author") && json_object_set(f, "author",
 	    json_object_get(from, "author")) < 0))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	return 0;
 }
 
@@ -1081,7 +662,7 @@ entry_close(struct atom *s)
 	if (!rec->external_id && rec->url &&
 	    !(rec->external_id = strdup(rec->url))) {
 		record_free(rec);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	return s->ctx->emit(s->ctx, rec);
 }
@@ -1100,12 +681,12 @@ field_start(struct xml_reader *r, enum tag t, bool v03,
 		return text_start(s, v03, attrs, n);
 	case A_CONTENT:
 		if ((src = xml_attr(attrs, n, NULL, "src"))) {
-			if (set_owned(s, f, "content_src",
+			if (parse_set_owned(s->ctx, f, "content_src",
 			    url_resolve(xml_base(r), src)) < 0)
 				return -1;
 			text_start(s, v03, attrs, n);
 			if (field_set_text(f, "content_type", s->ctype) < 0)
-				return nomem(s);
+				return parse_nomem(s->ctx);
 			return XML_COLLECT_NONE;
 		}
 		return text_start(s, v03, attrs, n);
@@ -1118,7 +699,7 @@ field_start(struct xml_reader *r, enum tag t, bool v03,
 	case A_AUTHOR: case A_CONTRIBUTOR:
 		json_decref(s->person);
 		if (!(s->person = json_object()))
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		s->person_depth = container_depth(s) + 1;
 		return XML_COLLECT_NONE;
 	case A_ID: case A_PUBLISHED: case A_UPDATED: case A_CREATED:
@@ -1156,28 +737,28 @@ field_end(struct xml_reader *r, enum tag t, const char *text, size_t len)
 		if (text_end(r, f, "content", text, len, NULL) < 0)
 			return -1;
 		return field_set_text(f, "content_type", s->ctype) < 0 ?
-			nomem(s) : 0;
+			parse_nomem(s->ctx) : 0;
 	case A_ID:
 		/* An id is compared as given, never normalised as a URL. */
 		if (c != C_ENTRY)
-			return set_text(s, f, "id", text, len);
-		if ((v = text_of(s, text, len, &oom))) {
+			return parse_set_text(s->ctx, f, "id", text, len);
+		if ((v = parse_text(s->ctx, text, len, &oom))) {
 			free(s->entry->external_id);
 			s->entry->external_id = v;
 		}
-		return oom ? nomem(s) : 0;
+		return oom ? parse_nomem(s->ctx) : 0;
 	case A_PUBLISHED:
-		return set_date(s, f, "published", text, len);
+		return parse_set_date(s->ctx, f, "published", text, len);
 	case A_UPDATED:
-		return set_date(s, f, "updated", text, len);
+		return parse_set_date(s->ctx, f, "updated", text, len);
 	case A_CREATED:
-		return set_date(s, f, "created", text, len);
+		return parse_set_date(s->ctx, f, "created", text, len);
 	case A_GENERATOR:
-		return set_text(s, f, "generator", text, len);
+		return parse_set_text(s->ctx, f, "generator", text, len);
 	case A_ICON:
-		return set_url(r, f, "icon", text, len);
+		return xml_set_url(r, f, "icon", text, len);
 	case A_LOGO:
-		return set_url(r, f, "logo", text, len);
+		return xml_set_url(r, f, "logo", text, len);
 	default:
 		return 0;
 	}
@@ -1197,13 +778,13 @@ root_start(struct xml_reader *r, enum tag t, const char *ns,
 			"element is <%.64s>%s", name, strcmp(name, "rss") == 0 ||
 			strcmp(name, "RDF") == 0 ? " (RSS? kind = rss)" : "");
 	if (!(s->doc = json_object()))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	s->ctx->document = s->doc;
 	if (json_object_set_new(s->doc, "format", json_string("atom")) < 0 ||
 	    json_object_set_new(s->doc, "version", json_string(
 	    ns_03(ns) ? "0.3" : "1.0")) < 0)
-		return nomem(s);
-	if (lang && set_text(s, s->doc, "language", lang, SIZE_MAX) < 0)
+		return parse_nomem(s->ctx);
+	if (lang && parse_set_text(s->ctx, s->doc, "language", lang, SIZE_MAX) < 0)
 		return -1;
 	s->feed = t == A_FEED;
 	if (t == A_ENTRY)
@@ -1241,7 +822,7 @@ on_start(struct xml_reader *r, int depth, const char *ns, const char *name,
 			return XML_COLLECT_NONE;
 		json_decref(s->source);
 		if (!(s->source = json_object()))
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		s->source_depth = depth;
 		s->alternate[C_SOURCE] = 0;
 		return XML_COLLECT_NONE;
@@ -1263,11 +844,11 @@ on_end(struct xml_reader *r, int depth, const char *ns, const char *name,
 		if (depth != s->person_depth + 1 || !text || !s->person)
 			return 0;
 		if (t == A_NAME)
-			return set_text(s, s->person, "name", text, len);
+			return parse_set_text(s->ctx, s->person, "name", text, len);
 		if (t == A_EMAIL)
-			return set_text(s, s->person, "email", text, len);
+			return parse_set_text(s->ctx, s->person, "email", text, len);
 		if (t == A_URI)
-			return set_url(r, s->person, "uri", text, len);
+			return xml_set_url(r, s->person, "uri", text, len);
 		return 0;
 	}
 	if (s->source_depth && depth == s->source_depth) {
@@ -1279,7 +860,7 @@ on_end(struct xml_reader *r, int depth, const char *ns, const char *name,
 			return 0;
 		}
 		return json_object_set_new(s->entry->fields, "source",
-			source) < 0 ? nomem(s) : 0;
+			source) < 0 ? parse_nomem(s->ctx) : 0;
 	}
 	if (s->entry_depth && depth == s->entry_depth)
 		return entry_close(s);

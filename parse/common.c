@@ -117,3 +117,119 @@ field_set_date(json_t *fields, const char *key, const char *s)
 	return json_object_set_new(fields, name,
 		json_string(precisions[d.precision]));
 }
+
+int
+parse_nomem(struct parse_context *ctx)
+{
+	return parse_fail(ctx, "out of memory");
+}
+
+int
+parse_set_owned(struct parse_context *ctx, json_t *fields, const char *key,
+	char *v)
+{
+	int rc = 0;
+
+	if (v && field_set_text(fields, key, v) < 0)
+		rc = parse_nomem(ctx);
+	free(v);
+	return rc;
+}
+
+int
+parse_set_text(struct parse_context *ctx, json_t *fields, const char *key,
+	const char *text, size_t len)
+{
+	bool oom;
+	char *v = parse_text(ctx, text, len, &oom);
+
+	return oom ? parse_nomem(ctx) : parse_set_owned(ctx, fields, key, v);
+}
+
+int
+parse_set_date(struct parse_context *ctx, json_t *fields, const char *key,
+	const char *text, size_t len)
+{
+	bool oom;
+	char *v = parse_text(ctx, text, len, &oom);
+	int rc = 0;
+
+	if (oom || (v && field_set_date(fields, key, v) < 0))
+		rc = parse_nomem(ctx);
+	free(v);
+	return rc;
+}
+
+int
+parse_append(struct parse_context *ctx, json_t *fields, const char *key,
+	json_t *value)
+{
+	json_t *array = json_object_get(fields, key);
+
+	if (!value)
+		return parse_nomem(ctx);
+	if (!array) {
+		if (!(array = json_array()) ||
+		    json_object_set_new(fields, key, array) < 0) {
+			json_decref(value);
+			return parse_nomem(ctx);
+		}
+	}
+	if (json_array_size(array) >= PARSE_ARRAY_MAX) {
+		ctx->text.truncated = true;
+		json_decref(value);
+		return 0;
+	}
+	return json_array_append_new(array, value) < 0 ? parse_nomem(ctx) : 0;
+}
+
+int
+parse_append_text(struct parse_context *ctx, json_t *fields, const char *key,
+	const char *text, size_t len)
+{
+	bool oom;
+	char *v = parse_text(ctx, text, len, &oom);
+	int rc;
+
+	if (!v)
+		return oom ? parse_nomem(ctx) : 0;
+	rc = parse_append(ctx, fields, key, json_string(v));
+	free(v);
+	return rc;
+}
+
+#define RECORD_TEXT_FACTOR 4
+#define RECORD_TEXT_MIN (64 * 1024)
+
+void
+parse_budget_init(const struct parse_context *ctx, struct text_budget *b)
+{
+	size_t max = ctx->cfg->parse_max_field;
+
+	b->used = 0;
+	b->cut = false;
+	b->max = max > SIZE_MAX / RECORD_TEXT_FACTOR ? SIZE_MAX :
+		max * RECORD_TEXT_FACTOR;
+	if (b->max < RECORD_TEXT_MIN)
+		b->max = RECORD_TEXT_MIN;
+}
+
+int
+parse_budget_text(struct parse_context *ctx, struct text_budget *b,
+	const char *s, size_t len, char **out)
+{
+	bool oom;
+	size_t n;
+
+	if (!(*out = parse_text(ctx, s, len, &oom)))
+		return oom ? parse_nomem(ctx) : 0;
+	n = strlen(*out);
+	if (b->used + n > b->max) {
+		ctx->text.truncated = b->cut = true;
+		free(*out);
+		*out = NULL;
+		return 0;
+	}
+	b->used += n;
+	return 0;
+}

@@ -514,82 +514,6 @@ iconv_name(const char *label)
 	return label;
 }
 
-/* Decodes maximal ill-formed subsequences as the WHATWG decoder does:
- * returns the bytes the character at S spans, *CP = -1 when ill-formed. */
-static size_t
-utf8_get(const unsigned char *s, size_t n, int32_t *cp)
-{
-	unsigned char lo = 0x80, hi = 0xBF;
-	size_t len, i;
-	int32_t v;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] < 0xC2 || s[0] > 0xF4) {
-		*cp = -1;
-		return 1;
-	}
-	if (s[0] < 0xE0) {
-		len = 2;
-		v = s[0] & 0x1F;
-	} else if (s[0] < 0xF0) {
-		len = 3;
-		v = s[0] & 0x0F;
-		if (s[0] == 0xE0)
-			lo = 0xA0;
-		else if (s[0] == 0xED)
-			hi = 0x9F;
-	} else {
-		len = 4;
-		v = s[0] & 0x07;
-		if (s[0] == 0xF0)
-			lo = 0x90;
-		else if (s[0] == 0xF4)
-			hi = 0x8F;
-	}
-	for (i = 1; i < len; i++) {
-		if (i >= n || s[i] < lo || s[i] > hi) {
-			*cp = -1;
-			return i;
-		}
-		v = (v << 6) | (s[i] & 0x3F);
-		lo = 0x80;
-		hi = 0xBF;
-	}
-	*cp = v;
-	return len;
-}
-
-/* UTF-8 input made valid: each ill-formed subsequence becomes U+FFFD
- * (counted), NULs go. Returns a malloc'd string or NULL. */
-static char *
-repair_utf8(struct parse_context *ctx, const char *s, size_t len,
-	size_t *outlen)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i, n, o = 0;
-	int32_t cp;
-	char *out;
-
-	if (len > (SIZE_MAX - 1) / 3 || !(out = malloc(3 * len + 1)))
-		return NULL;
-	for (i = 0; i < len; i += n) {
-		n = utf8_get(u + i, len - i, &cp);
-		if (cp < 0) {
-			ctx->text.replaced++;
-			o += utf8_put(0xFFFD, out + o);
-		} else if (cp != 0) {
-			memcpy(out + o, s + i, n);
-			o += n;
-		}
-	}
-	out[o] = '\0';
-	*outlen = o;
-	return out;
-}
-
 /* S (LEN bytes in encoding CD converts from) as UTF-8; undecodable bytes
  * become U+FFFD (counted). Returns a malloc'd string or NULL. */
 static char *
@@ -631,7 +555,8 @@ convert(struct parse_context *ctx, iconv_t cd, const char *s, size_t len,
 		iconv(cd, NULL, NULL, NULL, NULL);
 	}
 	/* The result may hold NULs (UTF-16 input): clean it once more. */
-	ret = repair_utf8(ctx, out, (size_t)(o - out), outlen);
+	ret = text_repair_utf8(out, (size_t)(o - out), outlen,
+	    &ctx->text);
 	free(out);
 	return ret;
 }
@@ -669,7 +594,8 @@ decode_body(struct parse_context *ctx, const char *body, size_t len,
 		*out = convert(ctx, cd, body + skip, len - skip, outlen);
 		iconv_close(cd);
 	} else
-		*out = repair_utf8(ctx, body + skip, len - skip, outlen);
+		*out = text_repair_utf8(body + skip, len - skip, outlen,
+		    &ctx->text);
 	return *out ? 0 : -1;
 }
 

@@ -24,11 +24,6 @@
 /* Entries kept per list of one activity (narratives, sectors, budgets
  * ...); more are dropped, and the record says "truncated": true. */
 #define LIST_MAX 1000
-/* Text kept per activity, as a multiple of max_field (at least
- * RECORD_TEXT_MIN): a hostile file cannot grow one record without
- * bound. What does not fit is dropped ("truncated": true). */
-#define RECORD_TEXT_FACTOR 4
-#define RECORD_TEXT_MIN (64 * 1024)
 /* The longest language tag kept (RFC 5646 allows 35 characters in
  * practice). */
 #define LANG_MAX 35
@@ -79,7 +74,6 @@ struct iati {
 	struct parse_context *ctx;
 	const char *base;	/* xml:base at the element that opens */
 	char *file_lang;	/* iati-activities/@xml:lang */
-	size_t text_max;	/* per activity */
 
 	/* The activity being read. */
 	bool in_activity;
@@ -89,8 +83,7 @@ struct iati {
 	char *lang;		/* its default language */
 	char *currency;		/* its default currency */
 	struct narratives titles;
-	size_t bytes;		/* text kept so far */
-	bool cut;		/* something was dropped */
+	struct text_budget kept;	/* text kept of the record */
 
 	enum section sect;
 	enum part part;
@@ -109,24 +102,7 @@ struct iati {
 static int
 text_of(struct iati *p, const char *s, size_t len, char **out)
 {
-	bool oom;
-	size_t n;
-
-	*out = NULL;
-	if (!s)
-		return 0;
-	if (!(*out = parse_text(p->ctx, s, len, &oom)))
-		return oom ? parse_fail(p->ctx, "out of memory") : 0;
-	n = strlen(*out);
-	if (p->bytes + n > p->text_max) {
-		p->ctx->text.truncated = true;
-		p->cut = true;
-		free(*out);
-		*out = NULL;
-		return 0;
-	}
-	p->bytes += n;
-	return 0;
+	return parse_budget_text(p->ctx, &p->kept, s, len, out);
 }
 
 static int
@@ -224,7 +200,7 @@ narratives_add(struct iati *p, struct narratives *l, char *lang, char *text)
 {
 	if (l->n == LIST_MAX) {
 		p->ctx->text.truncated = true;
-		p->cut = true;
+		p->kept.cut = true;
 		free(lang);
 		free(text);
 		return 0;
@@ -295,7 +271,7 @@ append_item(struct iati *p, const char *key, json_t *item)
 	}
 	if (json_array_size(array) >= LIST_MAX) {
 		p->ctx->text.truncated = true;
-		p->cut = true;
+		p->kept.cut = true;
 		json_decref(item);
 		return 0;
 	}
@@ -448,8 +424,8 @@ activity_clear(struct iati *p)
 	p->fields = p->item = NULL;
 	p->identifier = p->url = p->lang = p->currency = NULL;
 	p->desc_type = p->date_type = p->date_iso = NULL;
-	p->in_activity = p->cut = false;
-	p->bytes = 0;
+	p->in_activity = p->kept.cut = false;
+	p->kept.used = 0;
 	p->sect = SECT_NONE;
 	p->part = PART_NONE;
 }
@@ -495,7 +471,7 @@ activity_end(struct iati *p)
 		return 0;
 	}
 	if (field_set_text(p->fields, "identifier", p->identifier) < 0 ||
-	    (p->cut && json_object_set_new(p->fields, "truncated",
+	    (p->kept.cut && json_object_set_new(p->fields, "truncated",
 	    json_true()) < 0))
 		return parse_fail(ctx, "out of memory");
 	if (p->titles.n > 0) {
@@ -828,7 +804,7 @@ section_child(struct iati *p, int depth, const char *name,
 			return parse_fail(p->ctx, "out of memory");
 		}
 		if (json_array_size(array) >= LIST_MAX) {
-			p->ctx->text.truncated = p->cut = true;
+			p->ctx->text.truncated = p->kept.cut = true;
 			free(s);
 			return XML_COLLECT_NONE;
 		}
@@ -881,7 +857,7 @@ on_start(struct xml_reader *r, int depth, const char *ns, const char *name,
 			return parse_fail(p->ctx, "out of memory");
 		/* The file's own attributes do not count against the first
 		 * activity's budget. */
-		p->bytes = 0;
+		p->kept.used = 0;
 		return XML_COLLECT_NONE;
 	}
 	if (depth == 2) {
@@ -1092,13 +1068,9 @@ parse_iati(struct parse_context *ctx, int fd)
 {
 	static const struct xml_handlers handlers = { on_start, on_end };
 	struct iati p = { .ctx = ctx };
-	size_t max = ctx->cfg->parse_max_field;
 	int rc;
 
-	p.text_max = max > SIZE_MAX / RECORD_TEXT_FACTOR ? SIZE_MAX :
-		max * RECORD_TEXT_FACTOR;
-	if (p.text_max < RECORD_TEXT_MIN)
-		p.text_max = RECORD_TEXT_MIN;
+	parse_budget_init(ctx, &p.kept);
 	rc = xml_read(ctx, fd, &handlers, &p);
 	if (rc == 0 && !ctx->document)
 		rc = parse_fail(ctx, "not an IATI activity file");

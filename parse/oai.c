@@ -21,10 +21,6 @@
 /* Values kept per Dublin Core element (and setSpecs) of one record; more
  * are dropped, and the record says "truncated": true. */
 #define LIST_MAX 1000
-/* Text kept per record, as a multiple of max_field (at least
- * RECORD_TEXT_MIN); what does not fit is dropped the same way. */
-#define RECORD_TEXT_FACTOR 4
-#define RECORD_TEXT_MIN (64 * 1024)
 /* The longest resumptionToken followed. */
 #define TOKEN_MAX 4096
 
@@ -37,7 +33,6 @@ static const char *const dc_elements[] = {
 
 struct oai {
 	struct parse_context *ctx;
-	size_t text_max;
 
 	/* The response. */
 	bool list;		/* <ListRecords> seen */
@@ -59,8 +54,7 @@ struct oai {
 	char *dc_lang;		/* oai_dc:dc/@xml:lang */
 	char *element_lang;	/* the DC element's */
 	bool have_date, have_language;
-	size_t bytes;
-	bool cut;		/* something was dropped */
+	struct text_budget kept;	/* text kept of the record */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -71,23 +65,7 @@ struct oai {
 static int
 text_of(struct oai *p, const char *s, size_t len, char **out)
 {
-	bool oom;
-	size_t n;
-
-	*out = NULL;
-	if (!s)
-		return 0;
-	if (!(*out = parse_text(p->ctx, s, len, &oom)))
-		return oom ? parse_fail(p->ctx, "out of memory") : 0;
-	n = strlen(*out);
-	if (p->bytes + n > p->text_max) {
-		p->ctx->text.truncated = p->cut = true;
-		free(*out);
-		*out = NULL;
-		return 0;
-	}
-	p->bytes += n;
-	return 0;
+	return parse_budget_text(p->ctx, &p->kept, s, len, out);
 }
 
 /* Appends S to FIELDS[KEY], up to LIST_MAX values. */
@@ -97,7 +75,7 @@ append(struct oai *p, json_t *obj, const char *key, const char *s)
 	json_t *array = json_object_get(obj, key);
 
 	if (array && json_array_size(array) >= LIST_MAX) {
-		p->ctx->text.truncated = p->cut = true;
+		p->ctx->text.truncated = p->kept.cut = true;
 		return 0;
 	}
 	return field_append_text(obj, key, s) < 0 ?
@@ -139,8 +117,8 @@ record_clear(struct oai *p)
 	p->dc_lang = p->element_lang = NULL;
 	p->fields = p->dc = NULL;
 	p->in_record = p->in_header = p->in_metadata = p->in_dc = false;
-	p->deleted = p->have_date = p->have_language = p->cut = false;
-	p->bytes = 0;
+	p->deleted = p->have_date = p->have_language = p->kept.cut = false;
+	p->kept.used = 0;
 }
 
 static int
@@ -167,7 +145,7 @@ record_end(struct oai *p)
 		return 0;
 	}
 	if (field_set_text(p->fields, "identifier", p->identifier) < 0 ||
-	    (p->cut && json_object_set_new(p->fields, "truncated",
+	    (p->kept.cut && json_object_set_new(p->fields, "truncated",
 	    json_true()) < 0))
 		return parse_fail(ctx, "out of memory");
 	/* A deleted record keeps only its header (dc_element reads nothing
@@ -625,13 +603,9 @@ parse_oai(struct parse_context *ctx, int fd)
 {
 	static const struct xml_handlers handlers = { on_start, on_end };
 	struct oai p = { .ctx = ctx };
-	size_t max = ctx->cfg->parse_max_field;
 	int rc;
 
-	p.text_max = max > SIZE_MAX / RECORD_TEXT_FACTOR ? SIZE_MAX :
-		max * RECORD_TEXT_FACTOR;
-	if (p.text_max < RECORD_TEXT_MIN)
-		p.text_max = RECORD_TEXT_MIN;
+	parse_budget_init(ctx, &p.kept);
 	if (!(ctx->document = json_pack("{s:s}", "format", "oai-pmh")))
 		return parse_fail(ctx, "out of memory");
 	rc = xml_read(ctx, fd, &handlers, &p);

@@ -92,4 +92,60 @@ int field_append_text(json_t *fields, const char *key, const char *s);
  * FIELDS[KEY_precision]; unparseable dates are kept as KEY_raw. */
 int field_set_date(json_t *fields, const char *key, const char *s);
 
+/* Record building with the context's normalisation: TEXT (LEN bytes, or
+ * strlen when SIZE_MAX) normalised, blank text setting nothing. Each
+ * returns 0, or -1 with ctx->error "out of memory". */
+#define PARSE_ARRAY_MAX 256	/* elements kept in one array field */
+int parse_nomem(struct parse_context *ctx);
+/* Sets FIELDS[KEY] to V, which it frees (NULL: nothing). */
+int parse_set_owned(struct parse_context *ctx, json_t *fields,
+	const char *key, char *v);
+int parse_set_text(struct parse_context *ctx, json_t *fields,
+	const char *key, const char *text, size_t len);
+/* As field_set_date, of the normalised TEXT. */
+int parse_set_date(struct parse_context *ctx, json_t *fields,
+	const char *key, const char *text, size_t len);
+/* Appends VALUE (owned; NULL means out of memory) to the array
+ * FIELDS[KEY]; past PARSE_ARRAY_MAX elements it is dropped and
+ * ctx->text.truncated set. */
+int parse_append(struct parse_context *ctx, json_t *fields,
+	const char *key, json_t *value);
+int parse_append_text(struct parse_context *ctx, json_t *fields,
+	const char *key, const char *text, size_t len);
+
+/* Text a parser keeps per record, as a multiple of max_field (at least
+ * 64 KiB): a hostile document cannot grow one record without bound. */
+struct text_budget {
+	size_t used, max;
+	bool cut;		/* something was dropped */
+};
+void parse_budget_init(const struct parse_context *ctx,
+	struct text_budget *b);
+/* Normalised text of S (LEN bytes, or SIZE_MAX: strlen) counted against
+ * B: *OUT is NULL for blank text, or when B is spent (B->cut and
+ * ctx->text.truncated are then set). Returns 0, or -1 when out of
+ * memory. */
+int parse_budget_text(struct parse_context *ctx, struct text_budget *b,
+	const char *s, size_t len, char **out);
+
+/* Markup (parse/markup.c). */
+/* Text collected with XML_COLLECT_MARKUP: child elements come serialised
+ * and character data escaped. Returns what the document meant: the markup
+ * (void elements' end tags dropped) when there were child elements
+ * (*ELEMENTS, if not NULL), else the character data unescaped. *LEN in,
+ * length out. NULL when out of memory. */
+char *markup_text(const char *text, size_t *len, bool *elements);
+/* Markup serialised by the XML reader closes every element: <br/> comes
+ * as <br></br>, and HTML reads that </br> as a second <br>. Removes, in
+ * place, the end tags of HTML's void elements from MARKUP (LEN bytes, in
+ * which every '<' in text is escaped); returns the new length. */
+size_t html_void_end_tags(char *markup, size_t len);
+/* Returns a malloc'd copy of the HTML fragment HTML (LEN bytes) with the
+ * relative URLs of its href, src, cite, poster, background and longdesc
+ * attributes made absolute against BASE (a feed's xml:base or address);
+ * URLs with a scheme, or that cannot be resolved, are left as they are.
+ * NULL when out of memory. */
+char *html_absolute_links(const char *html, size_t len, const char *base,
+	size_t *out_len);
+
 #endif

@@ -31,9 +31,6 @@
 #define NS_CC "http://web.resource.org/cc/"
 #define NS_CREATIVE "http://backend.userland.com/creativeCommonsRssModule"
 
-/* Repeated elements (categories, enclosures ...) kept per record. */
-#define RSS_ARRAY_MAX 256
-
 enum tag {
 	T_OTHER, T_RSS, T_RDF, T_CHANNEL, T_ITEM, T_IMAGE, T_TEXTINPUT,
 	T_TITLE, T_LINK, T_DESCRIPTION, T_GUID, T_PUBDATE, T_LASTBUILD,
@@ -156,180 +153,6 @@ lookup(const char *ns, const char *name)
 
 /* ------------------------------------------------------------ helpers */
 
-static int
-nomem(struct rss *s)
-{
-	return parse_fail(s->ctx, "out of memory");
-}
-
-/* Normalised text of TEXT, or NULL (blank, or *OOM). */
-static char *
-text_of(struct rss *s, const char *text, size_t len, bool *oom)
-{
-	*oom = false;
-	if (!text)
-		return NULL;
-	return parse_text(s->ctx, text, len, oom);
-}
-
-/* The absolute URL TEXT names, resolved against the base in force, or
- * NULL. */
-static char *
-url_of(struct xml_reader *r, const char *text, size_t len, bool *oom)
-{
-	struct rss *s = xml_user(r);
-	char *t = text_of(s, text, len, oom), *u;
-
-	if (!t)
-		return NULL;
-	u = url_resolve(xml_base(r), t);
-	free(t);
-	return u;
-}
-
-/* Sets FIELDS[KEY] to S, which it frees. */
-static int
-set_owned(struct rss *s, json_t *fields, const char *key, char *v)
-{
-	int rc = 0;
-
-	if (v && field_set_text(fields, key, v) < 0)
-		rc = nomem(s);
-	free(v);
-	return rc;
-}
-
-/* Sets FIELDS[KEY] to the normalised TEXT. */
-static int
-set_text(struct rss *s, json_t *fields, const char *key, const char *text,
-	size_t len)
-{
-	bool oom;
-	char *v = text_of(s, text, len, &oom);
-
-	return oom ? nomem(s) : set_owned(s, fields, key, v);
-}
-
-/* Sets FIELDS[KEY] to the absolute URL TEXT names. */
-static int
-set_url(struct xml_reader *r, json_t *fields, const char *key,
-	const char *text, size_t len)
-{
-	struct rss *s = xml_user(r);
-	bool oom;
-	char *v = url_of(r, text, len, &oom);
-
-	return oom ? nomem(s) : set_owned(s, fields, key, v);
-}
-
-/* Sets FIELDS[KEY] to the date TEXT gives. */
-static int
-set_date(struct rss *s, json_t *fields, const char *key, const char *text,
-	size_t len)
-{
-	bool oom;
-	char *v = text_of(s, text, len, &oom);
-	int rc = 0;
-
-	if (oom || (v && field_set_date(fields, key, v) < 0))
-		rc = nomem(s);
-	free(v);
-	return rc;
-}
-
-/* Appends the normalised TEXT to the array FIELDS[KEY]. */
-static int append_value(struct rss *s, json_t *fields, const char *key,
-	json_t *value);
-
-static int
-append_text(struct rss *s, json_t *fields, const char *key,
-	const char *text, size_t len)
-{
-	bool oom;
-	char *v = text_of(s, text, len, &oom);
-	int rc;
-
-	if (!v)
-		return oom ? nomem(s) : 0;
-	rc = append_value(s, fields, key, json_string(v));
-	free(v);
-	return rc;
-}
-
-/* Appends VALUE (owned) to the array FIELDS[KEY], at most RSS_ARRAY_MAX
- * of them. */
-static int
-append_value(struct rss *s, json_t *fields, const char *key, json_t *value)
-{
-	json_t *array = json_object_get(fields, key);
-
-	if (!value)
-		return nomem(s);
-	if (!array) {
-		if (!(array = json_array()) ||
-		    json_object_set_new(fields, key, array) < 0) {
-			json_decref(value);
-			return nomem(s);
-		}
-	}
-	if (json_array_size(array) >= RSS_ARRAY_MAX) {
-		s->ctx->text.truncated = true;
-		json_decref(value);
-		return 0;
-	}
-	return json_array_append_new(array, value) < 0 ? nomem(s) : 0;
-}
-
-/* In atom.c (they belong with the helpers in parser.h and common.c). */
-char *html_absolute_links(const char *html, size_t len, const char *base,
-	size_t *out_len);
-size_t html_void_end_tags(char *markup, size_t len);
-
-/* Text collected with XML_COLLECT_MARKUP: child elements come serialised
- * and character data escaped. Returns the text the document meant: the
- * markup (void elements' end tags dropped) when the element held child
- * elements (naked HTML), else its character data unescaped again. *LEN
- * in, length out. */
-static char *
-from_markup(const char *text, size_t *len)
-{
-	char *out, *o;
-	size_t n = *len;
-
-	if (memchr(text, '<', n)) {
-		if ((out = strndup(text, n)))
-			*len = html_void_end_tags(out, n);
-		return out;
-	}
-	if (!(out = o = malloc(n + 1)))
-		return NULL;
-	for (size_t i = 0; i < n; ) {
-		static const struct { const char *esc; char c; } escs[] = {
-			{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-			{ "&quot;", '"' },
-		};
-		bool done = false;
-
-		if (text[i] == '&')
-			for (size_t k = 0; k < 4 && !done; k++) {
-				size_t el = strlen(escs[k].esc);
-
-				if (n - i >= el &&
-				    memcmp(text + i, escs[k].esc, el) == 0) {
-					*o++ = escs[k].c;
-					i += el;
-					done = true;
-				}
-			}
-		if (!done)
-			*o++ = text[i++];
-	}
-	*o = '\0';
-	*len = (size_t)(o - out);
-	return out;
-}
-
-
 /* Sets FIELDS[KEY_HTML] to the HTML in TEXT (collected as markup), its
  * relative links resolved and normalised as text, and FIELDS[KEY] to its
  * plain text. */
@@ -345,16 +168,16 @@ set_html(struct xml_reader *r, json_t *fields, const char *key,
 
 	if (!text)
 		return 0;
-	if (!(raw = from_markup(text, &len)))
-		return nomem(s);
+	if (!(raw = markup_text(text, &len, NULL)))
+		return parse_nomem(s->ctx);
 	abs = html_absolute_links(raw, len, xml_base(r), &len);
 	free(raw);
 	if (!(raw = abs))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	html = parse_text(s->ctx, raw, len, &oom);
 	if (oom) {
 		free(raw);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	/* The counts are the HTML's, already taken. HTML without tags or
 	 * references is its own plain text. */
@@ -368,14 +191,14 @@ set_html(struct xml_reader *r, json_t *fields, const char *key,
 	free(raw);
 	if (html && !plain) {
 		free(html);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	if (plain && *plain == '\0') {
 		free(plain);
 		plain = NULL;
 	}
-	rc = set_owned(s, fields, key_html, html);
-	if (set_owned(s, fields, key, plain) < 0)
+	rc = parse_set_owned(s->ctx, fields, key_html, html);
+	if (parse_set_owned(s->ctx, fields, key, plain) < 0)
 		rc = -1;
 	return rc;
 }
@@ -458,15 +281,15 @@ add_person(struct rss *s, json_t *fields, const char *key, const char *text,
 	size_t len)
 {
 	bool oom;
-	char *t = text_of(s, text, len, &oom);
+	char *t = parse_text(s->ctx, text, len, &oom);
 	json_t *p;
 	int rc = 0;
 
 	if (!t)
-		return oom ? nomem(s) : 0;
+		return oom ? parse_nomem(s->ctx) : 0;
 	if (!(p = person_of(t))) {
 		free(t);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	if (json_object_size(p) == 0) {
 		json_decref(p);
@@ -479,11 +302,11 @@ add_person(struct rss *s, json_t *fields, const char *key, const char *text,
 		if (!name)
 			name = json_object_get(p, "email");
 		if (json_object_set(fields, "author", name) < 0)
-			rc = nomem(s);
+			rc = parse_nomem(s->ctx);
 	}
 	free(t);
 	if (rc == 0)
-		rc = append_value(s, fields, key, p);
+		rc = parse_append(s->ctx, fields, key, p);
 	else
 		json_decref(p);
 	return rc;
@@ -529,19 +352,19 @@ add_link(struct xml_reader *r, json_t *fields, const struct xml_attr *attrs,
 		return 0;
 	if (!(o = json_object())) {
 		free(url);
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
-	t = text_of(s, type, SIZE_MAX, &oom[0]);
+	t = parse_text(s->ctx, type, SIZE_MAX, &oom[0]);
 	if (enclosure)
-		len = text_of(s, length, SIZE_MAX, &oom[1]);
+		len = parse_text(s->ctx, length, SIZE_MAX, &oom[1]);
 	else
-		rl = text_of(s, rel ? rel : "alternate", SIZE_MAX, &oom[2]);
+		rl = parse_text(s->ctx, rel ? rel : "alternate", SIZE_MAX, &oom[2]);
 	if (oom[0] || oom[1] || oom[2] ||
 	    (rl && field_set_text(o, "rel", rl) < 0) ||
 	    field_set_text(o, enclosure ? "url" : "href", url) < 0 ||
 	    field_set_text(o, "type", t) < 0 ||
 	    (enclosure && field_set_text(o, "length", len) < 0))
-		rc = nomem(s);
+		rc = parse_nomem(s->ctx);
 	free(url);
 	free(t);
 	free(rl);
@@ -550,7 +373,7 @@ add_link(struct xml_reader *r, json_t *fields, const struct xml_attr *attrs,
 		json_decref(o);
 		return rc;
 	}
-	return append_value(s, fields, enclosure ? "enclosures" : "links", o);
+	return parse_append(s->ctx, fields, enclosure ? "enclosures" : "links", o);
 }
 
 /* --------------------------------------------------------------- items */
@@ -579,12 +402,12 @@ item_open(struct xml_reader *r, int depth, const struct xml_attr *attrs,
 	item_clear(s);
 	if (!(s->item = calloc(1, sizeof(*s->item))) ||
 	    !(s->item->fields = json_object()))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	s->item_depth = depth;
 	s->guid_permalink = true;
 	if (about && !(s->about = parse_text(s->ctx, about, SIZE_MAX, &oom)) &&
 	    oom)
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	return XML_COLLECT_NONE;
 }
 
@@ -609,7 +432,7 @@ item_close(struct xml_reader *r)
 		rec->external_id = s->about;
 		s->about = NULL;
 	} else if (rec->url && !(rec->external_id = strdup(rec->url))) {
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	}
 	s->item = NULL;
 	item_clear(s);
@@ -631,7 +454,7 @@ item_start(struct xml_reader *r, enum tag t, const struct xml_attr *attrs,
 		return add_link(r, f, attrs, n, false);
 	case T_CC_LICENSE:
 		if ((v = xml_attr(attrs, n, NS_RDF, "resource")))
-			return set_owned(s, f, "license",
+			return parse_set_owned(s->ctx, f, "license",
 				url_resolve(xml_base(r), v));
 		return XML_COLLECT_TEXT;
 	case T_GUID:
@@ -669,19 +492,19 @@ item_end(struct xml_reader *r, enum tag t, const char *text, size_t len)
 		return 0;
 	switch (t) {
 	case T_TITLE:
-		if ((v = text_of(s, text, len, &oom))) {
+		if ((v = parse_text(s->ctx, text, len, &oom))) {
 			free(rec->title);
 			rec->title = v;
 		}
 		break;
 	case T_LINK:
-		if ((v = url_of(r, text, len, &oom))) {
+		if ((v = xml_url(r, text, len, &oom))) {
 			free(s->link);
 			s->link = v;
 		}
 		break;
 	case T_GUID:
-		if ((v = text_of(s, text, len, &oom))) {
+		if ((v = parse_text(s->ctx, text, len, &oom))) {
 			free(s->guid);
 			s->guid = v;
 		}
@@ -693,45 +516,45 @@ item_end(struct xml_reader *r, enum tag t, const char *text, size_t len)
 			return -1;
 		if (json_object_get(f, "content_html"))
 			return field_set_text(f, "content_type", t == T_BODY ?
-				"xhtml" : "html") < 0 ? nomem(s) : 0;
+				"xhtml" : "html") < 0 ? parse_nomem(s->ctx) : 0;
 		return 0;
 	case T_PUBDATE: case T_DC_DATE: case T_ISSUED:
-		return set_date(s, f, "published", text, len);
+		return parse_set_date(s->ctx, f, "published", text, len);
 	case T_MODIFIED:
-		return set_date(s, f, "updated", text, len);
+		return parse_set_date(s->ctx, f, "updated", text, len);
 	case T_CREATED:
-		return set_date(s, f, "created", text, len);
+		return parse_set_date(s->ctx, f, "created", text, len);
 	case T_AUTHOR:
 		return add_person(s, f, "authors", text, len);
 	case T_CONTRIBUTOR:
 		return add_person(s, f, "contributors", text, len);
 	case T_PUBLISHER:
-		return set_text(s, f, "publisher", text, len);
+		return parse_set_text(s->ctx, f, "publisher", text, len);
 	case T_CATEGORY:
-		return append_text(s, f, "categories", text, len);
+		return parse_append_text(s->ctx, f, "categories", text, len);
 	case T_COMMENTS:
-		return set_url(r, f, "comments", text, len);
+		return xml_set_url(r, f, "comments", text, len);
 	case T_RIGHTS:
-		return set_text(s, f, "rights", text, len);
+		return parse_set_text(s->ctx, f, "rights", text, len);
 	case T_LICENSE: case T_CC_LICENSE:
-		return set_url(r, f, "license", text, len);
+		return xml_set_url(r, f, "license", text, len);
 	case T_SOURCE:
 		if (!(o = json_object()))
-			return nomem(s);
-		if (set_text(s, o, "title", text, len) < 0 ||
+			return parse_nomem(s->ctx);
+		if (parse_set_text(s->ctx, o, "title", text, len) < 0 ||
 		    field_set_text(o, "url", s->source_url) < 0) {
 			json_decref(o);
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		}
 		if (json_object_size(o) == 0) {
 			json_decref(o);
 			return 0;
 		}
-		return json_object_set_new(f, "source", o) < 0 ? nomem(s) : 0;
+		return json_object_set_new(f, "source", o) < 0 ? parse_nomem(s->ctx) : 0;
 	default:
 		break;
 	}
-	return oom ? nomem(s) : 0;
+	return oom ? parse_nomem(s->ctx) : 0;
 }
 
 /* ------------------------------------------------------------- channel */
@@ -757,7 +580,7 @@ channel_start(struct xml_reader *r, enum tag t, const struct xml_attr *attrs,
 		const char *v = xml_attr(attrs, n, NS_RDF, "resource");
 
 		if (v)
-			return set_owned(s, s->doc, "license",
+			return parse_set_owned(s->ctx, s->doc, "license",
 				url_resolve(xml_base(r), v));
 		return XML_COLLECT_TEXT;
 	}
@@ -776,35 +599,35 @@ channel_end(struct xml_reader *r, enum tag t, const char *text, size_t len)
 		return 0;
 	switch (t) {
 	case T_TITLE:
-		return set_text(s, d, "title", text, len);
+		return parse_set_text(s->ctx, d, "title", text, len);
 	case T_LINK:
-		return set_url(r, d, "link", text, len);
+		return xml_set_url(r, d, "link", text, len);
 	case T_DESCRIPTION:
 		return set_html(r, d, "subtitle", "subtitle_html", text, len);
 	case T_PUBDATE: case T_ISSUED:
-		return set_date(s, d, "published", text, len);
+		return parse_set_date(s->ctx, d, "published", text, len);
 	case T_LASTBUILD: case T_DC_DATE: case T_MODIFIED:
-		return set_date(s, d, "updated", text, len);
+		return parse_set_date(s->ctx, d, "updated", text, len);
 	case T_CREATED:
-		return set_date(s, d, "created", text, len);
+		return parse_set_date(s->ctx, d, "created", text, len);
 	case T_AUTHOR:
 		return add_person(s, d, "authors", text, len);
 	case T_CONTRIBUTOR:
 		return add_person(s, d, "contributors", text, len);
 	case T_PUBLISHER:
-		return set_text(s, d, "publisher", text, len);
+		return parse_set_text(s->ctx, d, "publisher", text, len);
 	case T_CATEGORY:
-		return append_text(s, d, "categories", text, len);
+		return parse_append_text(s->ctx, d, "categories", text, len);
 	case T_RIGHTS:
-		return set_text(s, d, "rights", text, len);
+		return parse_set_text(s->ctx, d, "rights", text, len);
 	case T_LICENSE: case T_CC_LICENSE:
-		return set_url(r, d, "license", text, len);
+		return xml_set_url(r, d, "license", text, len);
 	case T_LANGUAGE:
-		return set_text(s, d, "language", text, len);
+		return parse_set_text(s->ctx, d, "language", text, len);
 	case T_GENERATOR:
-		return set_text(s, d, "generator", text, len);
+		return parse_set_text(s->ctx, d, "generator", text, len);
 	case T_TTL:
-		return set_text(s, d, "ttl", text, len);
+		return parse_set_text(s->ctx, d, "ttl", text, len);
 	default:
 		return 0;
 	}
@@ -821,17 +644,17 @@ image_end(struct xml_reader *r, enum tag t, const char *text, size_t len)
 		return 0;
 	switch (t) {
 	case T_URL:
-		return set_url(r, im, "url", text, len);
+		return xml_set_url(r, im, "url", text, len);
 	case T_LINK:
-		return set_url(r, im, "link", text, len);
+		return xml_set_url(r, im, "link", text, len);
 	case T_TITLE:
-		return set_text(s, im, "title", text, len);
+		return parse_set_text(s->ctx, im, "title", text, len);
 	case T_DESCRIPTION:
-		return set_text(s, im, "description", text, len);
+		return parse_set_text(s->ctx, im, "description", text, len);
 	case T_WIDTH: case T_HEIGHT:
 		if ((v = number_of(text)) >= 0 && json_object_set_new(im,
 		    t == T_WIDTH ? "width" : "height", json_integer(v)) < 0)
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		return 0;
 	default:
 		return 0;
@@ -853,15 +676,15 @@ root_start(struct xml_reader *r, enum tag t, const char *name,
 			"element is <%.64s>%s", name, strcmp(name, "feed") == 0 ||
 			strcmp(name, "entry") == 0 ? " (Atom? kind = atom)" : "");
 	if (!(s->doc = json_object()))
-		return nomem(s);
+		return parse_nomem(s->ctx);
 	s->ctx->document = s->doc;
 	s->rdf = t == T_RDF;
 	if (json_object_set_new(s->doc, "format", json_string("rss")) < 0)
-		return nomem(s);
-	if (!s->rdf && version && set_text(s, s->doc, "version", version,
+		return parse_nomem(s->ctx);
+	if (!s->rdf && version && parse_set_text(s->ctx, s->doc, "version", version,
 	    SIZE_MAX) < 0)
 		return -1;
-	if (lang && set_text(s, s->doc, "language", lang, SIZE_MAX) < 0)
+	if (lang && parse_set_text(s->ctx, s->doc, "language", lang, SIZE_MAX) < 0)
 		return -1;
 	return XML_COLLECT_NONE;
 }
@@ -874,7 +697,7 @@ note_rdf_version(struct rss *s, const char *ns)
 		return 0;
 	if (is(ns, NS_RSS10) || is(ns, NS_RSS090))
 		return json_object_set_new(s->doc, "version", json_string(
-			is(ns, NS_RSS10) ? "1.0" : "0.90")) < 0 ? nomem(s) : 0;
+			is(ns, NS_RSS10) ? "1.0" : "0.90")) < 0 ? parse_nomem(s->ctx) : 0;
 	return 0;
 }
 
@@ -920,7 +743,7 @@ on_start(struct xml_reader *r, int depth, const char *ns, const char *name,
 	case T_IMAGE:
 		json_decref(s->image);
 		if (!(s->image = json_object()))
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		s->image_depth = depth;
 		return XML_COLLECT_NONE;
 	case T_TEXTINPUT:
@@ -960,7 +783,7 @@ on_end(struct xml_reader *r, int depth, const char *ns, const char *name,
 		s->image_depth = 0;
 		if (json_object_size(s->image) > 0 &&
 		    json_object_set(s->doc, "image", s->image) < 0)
-			return nomem(s);
+			return parse_nomem(s->ctx);
 		json_decref(s->image);
 		s->image = NULL;
 		return 0;

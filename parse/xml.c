@@ -68,6 +68,29 @@ xml_base(struct xml_reader *r)
 	return r->levels[r->depth].base;
 }
 
+char *
+xml_url(struct xml_reader *r, const char *text, size_t len, bool *oom)
+{
+	char *t = parse_text(r->ctx, text, len, oom), *u;
+
+	if (!t)
+		return NULL;
+	u = url_resolve(xml_base(r), t);
+	free(t);
+	return u;
+}
+
+int
+xml_set_url(struct xml_reader *r, json_t *fields, const char *key,
+	const char *text, size_t len)
+{
+	bool oom;
+	char *v = xml_url(r, text, len, &oom);
+
+	return oom ? parse_nomem(r->ctx) : parse_set_owned(r->ctx, fields,
+		key, v);
+}
+
 const char *
 xml_attr(const struct xml_attr *attrs, size_t nattrs, const char *ns,
 	const char *name)

@@ -51,6 +51,13 @@ void *xml_user(struct xml_reader *r);
 struct parse_context *xml_context(struct xml_reader *r);
 /* The base URL in force at the current element (xml:base honoured). */
 const char *xml_base(struct xml_reader *r);
+/* The absolute URL TEXT (LEN bytes, or SIZE_MAX: strlen) names, resolved
+ * against the base in force; NULL when blank or no http(s) URL, or out of
+ * memory (*OOM). */
+char *xml_url(struct xml_reader *r, const char *text, size_t len, bool *oom);
+/* Sets FIELDS[KEY] to that URL. Returns 0, or -1 (out of memory). */
+int xml_set_url(struct xml_reader *r, json_t *fields, const char *key,
+	const char *text, size_t len);
 /* The value of attribute NAME (in namespace NS, or none) or NULL. */
 const char *xml_attr(const struct xml_attr *attrs, size_t nattrs,
 	const char *ns, const char *name);

@@ -129,6 +129,23 @@ str(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
+/* The rows of SQL with ?1 bound to ID (NULL allowed); NULL on error. */
+static json_t *
+query_rows(struct store *st, const char *sql, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	json_t *rows = NULL;
+
+	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) ||
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC))
+		log_error("%s: %s", store_path(st),
+			sqlite3_errmsg(store_db(st)));
+	else
+		rows = rows_array(st, s);
+	sqlite3_finalize(s);
+	return rows;
+}
+
 /* --------------------------------------------------------------- list */
 
 static const char list_sql[] =
@@ -242,23 +259,6 @@ static const char log_sql[] =
 	" note, hash FROM consent_event WHERE (?1 IS NULL OR record_id = ?1)"
 	" ORDER BY id";
 
-/* The events of RECORD (NULL: all), oldest first. */
-static json_t *
-events_of(struct store *st, const char *record)
-{
-	sqlite3_stmt *s = NULL;
-	json_t *rows = NULL;
-
-	if (sqlite3_prepare_v2(store_db(st), log_sql, -1, &s, NULL) ||
-	    sqlite3_bind_text(s, 1, record, -1, SQLITE_STATIC))
-		log_error("%s: %s", store_path(st),
-			sqlite3_errmsg(store_db(st)));
-	else
-		rows = rows_array(st, s);
-	sqlite3_finalize(s);
-	return rows;
-}
-
 static void
 put_event(const json_t *e, bool with_record)
 {
@@ -291,7 +291,7 @@ show_log(struct store *st, const struct review_options *o)
 		log_error("usage: log [ID]");
 		return EXIT_USAGE;
 	}
-	if (!(rows = events_of(st, o->nargs ? o->args[0] : NULL)))
+	if (!(rows = query_rows(st, log_sql, o->nargs ? o->args[0] : NULL)))
 		return EXIT_PARTIAL;
 	if (o->format == FORMAT_JSON)
 		return print_json(rows);
@@ -319,21 +319,6 @@ static const char suggestions_sql[] =
 	"SELECT id, field, value, contact, note, at FROM suggestion"
 	" WHERE record_id = ?1 AND state = 'pending' ORDER BY id";
 
-static json_t *
-query_rows(struct store *st, const char *sql, const char *id)
-{
-	sqlite3_stmt *s = NULL;
-	json_t *rows = NULL;
-
-	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) ||
-	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC))
-		log_error("%s: %s", store_path(st),
-			sqlite3_errmsg(store_db(st)));
-	else
-		rows = rows_array(st, s);
-	sqlite3_finalize(s);
-	return rows;
-}
 
 /* The field list: each harvested field with its correction beside it;
  * a correction whose harvested value has changed since is a conflict. */
@@ -407,7 +392,7 @@ record_view(struct store *st, const char *id)
 	corrections = query_rows(st, corrections_sql, id);
 	view = json_pack("{s:O, s:o?, s:o?, s:o?}", "record", rec,
 		"fields", corrections ? field_list(rec, corrections) : NULL,
-		"history", events_of(st, id),
+		"history", query_rows(st, log_sql, id),
 		"suggestions", query_rows(st, suggestions_sql, id));
 	json_decref(corrections);
 	json_decref(recs);
