@@ -39,6 +39,7 @@ base=http://127.0.0.1:$(cat "$work/port")
 sed "s#@BASE@#$base#g" "$top/config/demo.conf" >"$conf"
 
 cybil="$top/bin/cybil -c $conf"
+review="$top/bin/cybil-review -c $conf"
 echo "== sample sources served at $base from config/demo/"
 echo "== cybil run"
 rc=0
@@ -51,6 +52,46 @@ echo "   harvest (none)"
 $cybil fetch --force || rc=$?
 $cybil parse || rc=$?
 echo
+echo "== cybil-review list: the records that await a consent decision (sources"
+echo "   whose consent is pending; the others' new records are public)"
+$review list || rc=$?
+
+# The EJCN actor page is the one record of source ejcn; its owner's letter
+# is config/demo/evidence/ejcn-consent.txt. The IATI activities have no
+# page of their own: they are public in the IATI file itself.
+ejcn=$($review list --source ejcn --tsv | cut -f1 | head -n 1) || rc=$?
+iati=$($review list --source iati-projects --tsv |
+	awk -F '\t' '/West Africa/ { print $1; exit }') || rc=$?
+echo
+echo "== cybil-review grant: the EJCN consented to its actor page in writing;"
+echo "   the letter goes into the evidence store (var/evidence/) by sha256"
+if [ -n "$ejcn" ]; then
+	$review grant "$ejcn" --by demo-editor \
+		--evidence "$top/config/demo/evidence/ejcn-consent.txt" \
+		--note 'letter EJCN/SEC/2026/114 of 3 November 2026' || rc=$?
+else
+	echo "demo: no record of source ejcn to grant" >&2
+	rc=1
+fi
+echo
+echo "== cybil-review public: an IATI activity is public where IATI publishes it"
+if [ -n "$iati" ]; then
+	$review public "$iati" --by demo-editor \
+		--url "$base/iati/activities.xml" || rc=$?
+	$review log "$iati" || rc=$?
+else
+	echo "demo: no IATI record to mark public" >&2
+	rc=1
+fi
+if [ -n "$ejcn" ]; then
+	echo
+	echo "== cybil-review show: the granted record, its provenance and history"
+	$review show "$ejcn" || rc=$?
+fi
+echo
+echo "== cybil-review verify-log: the consent audit log's hash chain"
+$review verify-log || rc=$?
+echo
 echo "== cybil status"
 $cybil status || rc=$?
 cat <<NEXT
@@ -58,9 +99,16 @@ cat <<NEXT
 == what to try next
   $cybil status
   $cybil run
+  $review list
+  $review list --consent all --state all
+  $review log
+  $review correct ${ejcn:-ID} name 'EJCN' --note 'short name'
+  $review show ${ejcn:-ID}
+  $review withdraw ${ejcn:-ID} --note 'letter of withdrawal'
+  $review refuse --source cert-pacific --all
   sqlite3 -header $work/var/cybil.db 'SELECT source, status, bytes, url FROM capture'
   sqlite3 $work/var/cybil.db .schema
-  man -l man/cybil.1; man -l man/cybil.conf.5
+  man -l man/cybil.1; man -l man/cybil-review.1; man -l man/cybil.conf.5
 The demo's configuration is $conf, made from config/demo.conf.
 NEXT
 exit "$rc"

@@ -40,7 +40,7 @@ usage(FILE *out)
 		"  uncorrect ID FIELD\n"
 		"  suggest ID FIELD VALUE --from CONTACT [--note TEXT]\n"
 		"  accept SUGGESTION [--by NAME] [--note TEXT]\n"
-		"  reject SUGGESTION [--by NAME] [--note TEXT]\n"
+		"  reject SUGGESTION [--by NAME]\n"
 		"  log [ID] [--json]\n"
 		"  verify-log\n");
 }
@@ -72,6 +72,7 @@ static const struct option longopts[] = {
 static int
 parse_options(int argc, char **argv, struct review_options *o)
 {
+	char *end;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:qvh", longopts, NULL)) != -1) {
@@ -86,8 +87,8 @@ parse_options(int argc, char **argv, struct review_options *o)
 		case 'g': o->changed = true; break;
 		case 'S': o->since = optarg; break;
 		case 'l':
-			o->limit = strtol(optarg, NULL, 10);
-			if (o->limit <= 0) {
+			o->limit = strtol(optarg, &end, 10);
+			if (o->limit <= 0 || *end) {
 				log_error("--limit %s: expected a positive "
 					"number", optarg);
 				return EXIT_USAGE;
@@ -125,8 +126,8 @@ reviewer(const struct review_options *o)
 	const char *env = getenv("CYBIL_REVIEWER");
 	struct passwd *pw;
 
-	if (o->by && *o->by)
-		return o->by;
+	if (o->by)
+		return o->by;	/* even empty: refused as such */
 	if (env && *env)
 		return env;
 	pw = getpwuid(getuid());
@@ -179,6 +180,11 @@ evidence_of(const struct config *cfg, const char *given,
 	if (!given)
 		return 0;
 	if (stat(given, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		if (sb.st_size == 0) {
+			log_error("--evidence %s: an empty file is no "
+				"evidence", given);
+			return EXIT_USAGE;
+		}
 		if (review_store_evidence(cfg->evidence_dir, given, hex, err,
 		    sizeof(err)) < 0) {
 			log_error("%s", err);
@@ -254,9 +260,15 @@ cmd_decide(struct store *st, const struct config *cfg,
 		n = nsource;
 		if (n == 0 || !confirmed(o, verb, n)) {
 			review_free_ids(source_ids, nsource);
-			if (n == 0)
-				log_info("source %s has no records", o->source);
-			return n == 0 ? 0 : EXIT_USAGE;
+			if (n > 0)
+				return EXIT_USAGE;
+			if (!config_source(cfg, o->source)) {
+				log_error("--source %s: no such source, in the "
+					"config or the store", o->source);
+				return EXIT_USAGE;
+			}
+			log_info("source %s has no records", o->source);
+			return 0;
 		}
 	}
 	rc = review_decide(st, ids, n, &d, &changed, err, sizeof(err));

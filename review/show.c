@@ -200,6 +200,20 @@ list_tsv(const json_t *rows)
 	}
 }
 
+static const char *const consent_states[] = { "pending", "public",
+	"granted", "refused", "withdrawn", "all", NULL };
+static const char *const states[] = { "active", "gone", "deleted", "all",
+	NULL };
+
+static bool
+one_of(const char *s, const char *const *names)
+{
+	for (; *names; names++)
+		if (strcmp(s, *names) == 0)
+			return true;
+	return false;
+}
+
 int
 show_list(struct store *st, const struct review_options *o)
 {
@@ -212,6 +226,12 @@ show_list(struct store *st, const struct review_options *o)
 
 	if (o->nargs) {
 		log_error("list takes options only");
+		return EXIT_USAGE;
+	}
+	if (!one_of(consent, consent_states) || !one_of(state, states)) {
+		log_error("--consent is one of pending, public, granted, "
+			"refused, withdrawn or all; --state one of active, "
+			"gone, deleted or all");
 		return EXIT_USAGE;
 	}
 	if (o->since && date_parse_iso8601(o->since, &d) < 0) {
@@ -437,12 +457,12 @@ show_text(const json_t *view)
 		str(r, "parser_version"), str(r, "content_sha256"));
 	puts("fields");
 	json_array_foreach(json_object_get(view, "fields"), i, f) {
-		printf("  %-16s ", str(f, "field"));
+		printf("  %-22s ", str(f, "field"));
 		put_value(json_object_get(f, "harvested"), 200);
 		putchar('\n');
 		if (!(c = json_object_get(f, "correction")))
 			continue;
-		printf("  %-16s corrected to \"", "");
+		printf("  %-22s corrected to \"", "");
 		put_text(str(c, "value"), 200);
 		printf("\" by %s at %s%s\n", str(c, "by"), str(c, "at"),
 			json_is_true(json_object_get(c, "conflict")) ?
