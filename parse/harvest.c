@@ -184,13 +184,14 @@ out:
 }
 
 /* The record's identity at its source: its own id, else its link, else a
- * hash of its title and first date. */
+ * hash of its title and first date, else (nothing names it) of its
+ * content, so that two such items stay two records. */
 static char *
 external_id(const struct record *rec)
 {
-	char hex[HASH_HEX_SIZE], *text, *id;
 	const char *date = json_string_value(json_object_get(rec->fields,
 		"published"));
+	char hex[HASH_HEX_SIZE], *text, *id;
 	size_t n;
 
 	if (rec->external_id)
@@ -200,12 +201,17 @@ external_id(const struct record *rec)
 	if (!date)
 		date = json_string_value(json_object_get(rec->fields,
 			"updated"));
-	n = (rec->title ? strlen(rec->title) : 0) + (date ? strlen(date) :
-		0) + 2;
-	if (!(text = malloc(n)))
+	if (!rec->title && !date) {
+		text = json_dumps(rec->fields, JSON_COMPACT | JSON_SORT_KEYS);
+	} else {
+		n = (rec->title ? strlen(rec->title) : 0) +
+			(date ? strlen(date) : 0) + 2;
+		if ((text = malloc(n)))
+			snprintf(text, n, "%s\n%s", rec->title ? rec->title :
+				"", date ? date : "");
+	}
+	if (!text)
 		return NULL;
-	snprintf(text, n, "%s\n%s", rec->title ? rec->title : "",
-		date ? date : "");
 	hash_sha256_hex(text, strlen(text), hex);
 	free(text);
 	n = sizeof("sha256:") + HASH_HEX_SIZE;
@@ -363,7 +369,10 @@ harvest_follow(struct harvest *h, const char *url, const char *reason)
 {
 	sqlite3_stmt *s;
 
-	if (!source_follows_host(h->src, url)) {
+	/* The next page of a list is the repository's own, wherever a
+	 * redirect took it: skipping it would end the list early. */
+	if (strcmp(reason, "resume") != 0 &&
+	    !source_follows_host(h->src, url)) {
 		log_event(LOG_LEVEL_DEBUG, h->src->name, "%s: not on "
 			"follow_hosts; not queued", url);
 		return STORE_OK;

@@ -51,7 +51,7 @@ usage(FILE *out)
 		"  --kind KIND    with --dump: rss, atom, html, iati or oai-pmh\n"
 		"  --base-url URL with --dump: the address FILE came from\n"
 		"  -q             print only failures; -v: more detail\n"
-		"  -h, --version  this help, the version\n");
+		"  -h, --help     this help; --version: the version\n");
 }
 
 /* Returns 0, -1 when main should exit 0 (help, version), or an exit
@@ -230,6 +230,7 @@ store_record(struct parse_context *ctx, struct record *rec)
 
 	if (ctx->records >= ctx->cfg->parse_max_records) {
 		ctx->skipped++;
+		ctx->over_max++;
 		record_free(rec);
 		return 0;
 	}
@@ -238,6 +239,16 @@ store_record(struct parse_context *ctx, struct record *rec)
 	record_free(rec);
 	if (rc != STORE_OK)
 		return parse_fail(ctx, "%s", harvest_error(h));
+	return 0;
+}
+
+/* --reparse rebuilds records only: pages fetched long ago must not queue
+ * their links (or stale resumption tokens) again. */
+static int
+no_follow(struct parse_context *ctx, const char *url, const char *reason)
+{
+	(void)ctx;
+	log_debug("reparse: %s (%s) not queued", url, reason);
 	return 0;
 }
 
@@ -305,13 +316,13 @@ record_parse_error(struct store *st, int64_t id, const char *error)
  * parsed, or its parse error recorded), or STORE_BUSY / STORE_ERROR. */
 static int
 parse_capture(struct store *st, const struct config *cfg,
-	const struct capture_row *row, struct totals *totals)
+	const struct capture_row *row, bool reparse, struct totals *totals)
 {
 	const struct parser *parser = parser_for(config_kind_name(
 		row->src->kind));
 	struct parse_context ctx = {
 		.cfg = cfg, .src = row->src, .emit = store_record,
-		.follow = store_follow,
+		.follow = reparse ? no_follow : store_follow,
 		.base_url = row->info.final_url ? row->info.final_url :
 			row->info.url,
 		.content_type = row->info.content_type,
@@ -333,7 +344,7 @@ parse_capture(struct store *st, const struct config *cfg,
 		goto out;
 	ctx.sink = h;
 	parsed = parser->parse(&ctx, fd);
-	if (parsed == 0 && ctx.restart)
+	if (parsed == 0 && ctx.restart && !reparse)
 		parsed = queue_restart(st, h, row->src) == STORE_OK ? 0 :
 			parse_fail(&ctx, "%s", harvest_error(h));
 	if (parsed < 0) {
@@ -344,8 +355,10 @@ parse_capture(struct store *st, const struct config *cfg,
 		rc = record_parse_error(st, row->info.id, ctx.error);
 		goto out;
 	}
-	rc = harvest_commit(h, ctx.complete, ctx.harvest_from,
-		&totals->counts);
+	/* A list cut at max_records does not say what is gone; a reparse
+	 * does not move where the next OAI-PMH harvest starts. */
+	rc = harvest_commit(h, ctx.complete && ctx.over_max == 0,
+		reparse ? NULL : ctx.harvest_from, &totals->counts);
 	if (rc == STORE_OK) {
 		totals->parsed++;
 		totals->skipped_records += ctx.skipped;
@@ -431,7 +444,8 @@ parse_all(struct store *st, const struct config *cfg,
 		row.info.sha256 = fields[5];
 		sqlite3_reset(s);
 		if (row.info.url && row.info.fetched_at && row.info.sha256)
-			rc = parse_capture(st, cfg, &row, totals);
+			rc = parse_capture(st, cfg, &row, o->reparse,
+				totals);
 		else
 			rc = STORE_ERROR;
 		for (int i = 0; i < 6; i++)

@@ -58,6 +58,8 @@ struct parse_context {
 	struct text_stats text;	/* replaced bytes, cut fields */
 	uint64_t records;	/* emitted so far */
 	uint64_t skipped;	/* items dropped (over max_records ...) */
+	uint64_t over_max;	/* of those, over max_records: the list is
+				 * then not complete */
 	char error[512];	/* why parsing failed */
 };
 

@@ -108,4 +108,13 @@ is "$(states)" \
 	"only the record no page listed is gone"
 like "$(cat "$T/parse.err")" "1 gone" "the summary counts it"
 
+# --- --reparse rebuilds records only ----------------------------------------
+from=$(q "SELECT harvest_from FROM source WHERE name = 'repo'")
+q "UPDATE queue SET done_at = '2026-11-29T00:00:00Z' WHERE done_at IS NULL"
+ok "--reparse" "$BIN/cybil-parse" -q -c "$T/cybil.conf" --reparse
+is "$(q "SELECT count(*) FROM queue WHERE done_at IS NULL")" 0 \
+	"queues no old resumption page again"
+is "$(q "SELECT harvest_from FROM source WHERE name = 'repo'")" "$from" \
+	"and does not move where the next harvest starts"
+
 done_testing

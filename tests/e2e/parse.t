@@ -152,4 +152,14 @@ exits 2 "--dump with an unknown kind" "$BIN/cybil-parse" --dump --kind gopher "$
 exits 1 "--dump of a malformed file" "$BIN/cybil-parse" --dump --kind rss "$T/www/news.xml.missing"
 ok "nothing is left to parse: a run changes nothing" "$BIN/cybil-parse" -q -c "$T/cybil.conf"
 
+# --- a feed cut at max_records says nothing about what is gone --------------
+gone_before=$(q "SELECT count(*) FROM record WHERE source = 'news' AND state = 'gone'")
+sed 's/^\[fetch\]$/[parse]\nmax_records = 5\n[fetch]/' "$T/cybil.conf" >"$T/max.conf"
+feed news.xml g6:Six g1:One g2:Two-changed g3:Three-changed g4:Four-changed g5:Five
+"$BIN/cybil-fetch" -q -c "$T/max.conf" --force
+"$BIN/cybil-parse" -c "$T/max.conf" 2>"$T/parse.err"
+like "$(cat "$T/parse.err")" "1 records skipped" "a record over max_records is skipped with a warning"
+is "$(q "SELECT count(*) FROM record WHERE source = 'news' AND state = 'gone'")" "$gone_before" \
+	"and the records past the cut are not marked gone"
+
 done_testing
