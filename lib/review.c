@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,7 +138,8 @@ record_consent(struct store *st, const char *id, char *state, size_t size,
 static bool
 is_http_url(const char *s)
 {
-	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
+	return strncasecmp(s, "http://", 7) == 0 ||
+		strncasecmp(s, "https://", 8) == 0;
 }
 
 /* Checks D before anything is written; puts a grant's expiry in the

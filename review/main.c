@@ -2,6 +2,7 @@
  * lib/review.c, the same functions the web console calls. It never takes
  * the run lock: every decision is one SQLite transaction. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "blob.h"
 #include "cli.h"
 #include "date.h"
 #include "log.h"
@@ -201,6 +203,25 @@ evidence_of(const struct config *cfg, const char *given,
 	return 0;
 }
 
+/* The file stored for a decision that then failed, unless an earlier
+ * event names it. */
+static void
+drop_unused_evidence(struct store *st, const struct config *cfg,
+	const char *hex)
+{
+	sqlite3_stmt *s = NULL;
+	char path[4096];
+
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
+	    " WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_DONE &&
+	    blob_path(cfg->evidence_dir, hex, path, sizeof(path)) == 0 &&
+	    unlink(path) < 0)
+		log_warn("%s: %s", path, strerror(errno));
+	sqlite3_finalize(s);
+}
+
 /* --source NAME --all: the count first, then a yes from the manager. */
 static bool
 confirmed(const struct review_options *o, const char *verb, size_t n)
@@ -238,6 +259,10 @@ cmd_decide(struct store *st, const struct config *cfg,
 		log_error("public takes --url, not --evidence");
 		return EXIT_USAGE;
 	}
+	if (action == REVIEW_GRANT && o->url) {
+		log_error("grant takes --evidence, not --url");
+		return EXIT_USAGE;
+	}
 	if (action != REVIEW_GRANT && action != REVIEW_PUBLIC &&
 	    (o->evidence || o->url)) {
 		log_error("%s takes no evidence", verb);
@@ -273,8 +298,11 @@ cmd_decide(struct store *st, const struct config *cfg,
 	}
 	rc = review_decide(st, ids, n, &d, &changed, err, sizeof(err));
 	review_free_ids(source_ids, nsource);
-	if (rc != STORE_OK)
+	if (rc != STORE_OK) {
+		if (d.evidence == hex)
+			drop_unused_evidence(st, cfg, hex);
 		return report(rc, err);
+	}
 	log_info("%s: %zu of %zu records now %s", verb, changed, n,
 		review_action_state(action));
 	return 0;

@@ -156,9 +156,12 @@ static const char list_sql[] =
 	" AND (?3 IS NULL OR r.kind = ?3)"
 	" AND (?4 IS NULL OR r.changed_at >= ?4)"
 	" AND (?7 IS NULL OR r.state = ?7)"
-	/* --changed: the content changed after the last decision on it */
+	/* --changed: the content changed after the last decision on it;
+	 * the programs' own events (by "cybil-...": a public source's new
+	 * record, a re-pend, an expiry) are no decision */
 	" AND (?5 = 0 OR r.changed_at > coalesce((SELECT max(e.at)"
-	"  FROM consent_event e WHERE e.record_id = r.id), r.first_seen))"
+	"  FROM consent_event e WHERE e.record_id = r.id"
+	"  AND e.by NOT LIKE 'cybil-%'), r.first_seen))"
 	" ORDER BY r.changed_at DESC, r.id LIMIT ?6";
 
 static void
@@ -301,6 +304,17 @@ put_event(const json_t *e, bool with_record)
 	putchar('\n');
 }
 
+static bool
+record_exists(struct store *st, const char *id)
+{
+	json_t *rows = query_rows(st, "SELECT 1 FROM record WHERE id = ?1",
+		id);
+	bool found = json_array_size(rows) > 0;
+
+	json_decref(rows);
+	return found;
+}
+
 int
 show_log(struct store *st, const struct review_options *o)
 {
@@ -313,6 +327,12 @@ show_log(struct store *st, const struct review_options *o)
 	}
 	if (!(rows = query_rows(st, log_sql, o->nargs ? o->args[0] : NULL)))
 		return EXIT_PARTIAL;
+	if (o->nargs && json_array_size(rows) == 0 &&
+	    !record_exists(st, o->args[0])) {
+		json_decref(rows);
+		log_error("%s: no such record", o->args[0]);
+		return EXIT_USAGE;
+	}
 	if (o->format == FORMAT_JSON)
 		return print_json(rows);
 	json_array_foreach(rows, i, e)
