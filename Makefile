@@ -17,7 +17,7 @@ LDFLAGS ?=
 # One folder per program; the folder "cybil" builds bin/cybil, any other
 # folder NAME builds bin/cybil-NAME.
 PROGS = cybil fetch parse review
-PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium libutf8proc
+PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium libutf8proc libarchive libzstd
 
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla \
