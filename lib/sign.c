@@ -296,16 +296,20 @@ check_untrusted_line(const char *what, const char *line, char *err,
 	return SIGN_OK;
 }
 
-static char *
-copy_text(const char *text, size_t len)
+/* A NUL-terminated copy of the LEN bytes of TEXT (named WHAT), which
+ * must not be larger than a key or signature file can be. */
+static int
+copy_text(const char *text, size_t len, const char *what, char **out,
+	char *err, size_t errlen)
 {
-	char *s = malloc(len + 1);
-
-	if (s) {
-		memcpy(s, text, len);
-		s[len] = '\0';
-	}
-	return s;
+	if (len > TEXT_MAX)
+		return fail(err, errlen, SIGN_MALFORMED, "%s: larger than %d "
+			"bytes", what, TEXT_MAX);
+	if (!(*out = malloc(len + 1)))
+		return fail(err, errlen, SIGN_ERROR, "out of memory");
+	memcpy(*out, text, len);
+	(*out)[len] = '\0';
+	return SIGN_OK;
 }
 
 static char *
@@ -330,11 +334,8 @@ sign_pubkey_parse(const char *text, size_t len, const char *what,
 	size_t n, lineno;
 	int rc;
 
-	if (len > TEXT_MAX)
-		return fail(err, errlen, SIGN_MALFORMED, "%s: larger than %d "
-			"bytes", what, TEXT_MAX);
-	if (!(copy = copy_text(text, len)))
-		return fail(err, errlen, SIGN_ERROR, "out of memory");
+	if ((rc = copy_text(text, len, what, &copy, err, errlen)) != SIGN_OK)
+		return rc;
 	if ((rc = split_lines(copy, len, what, line, 2, &n, err,
 	    errlen)) != SIGN_OK)
 		goto out;
@@ -490,11 +491,8 @@ sign_seckey_parse(const char *text, size_t len, const char *what,
 	int rc;
 
 	*out = NULL;
-	if (len > TEXT_MAX)
-		return fail(err, errlen, SIGN_MALFORMED, "%s: larger than %d "
-			"bytes", what, TEXT_MAX);
-	if (!(copy = copy_text(text, len)))
-		return fail(err, errlen, SIGN_ERROR, "out of memory");
+	if ((rc = copy_text(text, len, what, &copy, err, errlen)) != SIGN_OK)
+		return rc;
 	if ((rc = split_lines(copy, len, what, line, 2, &n, err,
 	    errlen)) != SIGN_OK)
 		goto out;
@@ -565,7 +563,7 @@ parent_dir(const char *path)
 		return strdup(".");
 	if (slash == path)
 		return strdup("/");
-	return copy_text(path, (size_t)(slash - path));
+	return strndup(path, (size_t)(slash - path));
 }
 
 static int
@@ -930,7 +928,7 @@ check_sig(const struct sign_pubkey *pub, const struct parsed_sig *ps,
 		return fail(err, errlen, SIGN_BAD_COMMENT, "%s: line 3: the "
 			"trusted comment does not match its signature on line "
 			"4 (altered?)", what);
-	if (trustedo && !(*trustedo = copy_text(ps->trusted,
+	if (trustedo && !(*trustedo = strndup(ps->trusted,
 	    ps->trusted_len)))
 		return fail(err, errlen, SIGN_ERROR, "out of memory");
 	return SIGN_OK;
@@ -949,11 +947,9 @@ sign_verify_buffer(const struct sign_pubkey *keys, size_t nkeys,
 
 	if (trustedo)
 		*trustedo = NULL;
-	if (siglen > TEXT_MAX)
-		return fail(err, errlen, SIGN_MALFORMED, "signature: larger "
-			"than %d bytes", TEXT_MAX);
-	if (!(copy = copy_text(sig, siglen)))
-		return fail(err, errlen, SIGN_ERROR, "out of memory");
+	if ((rc = copy_text(sig, siglen, "signature", &copy, err,
+	    errlen)) != SIGN_OK)
+		return rc;
 	if ((rc = parse_sig(copy, siglen, "signature", &ps, err,
 	    errlen)) != SIGN_OK)
 		goto out;
