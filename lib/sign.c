@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 /* Limits on key and signature files, which may come from the network.
  * A key file is a few hundred bytes; the longest signature minisign can
  * read back carries an 8 KiB trusted comment. */
@@ -102,70 +104,17 @@ sign_keyid_hex(const unsigned char keyid[SIGN_KEYID_BYTES],
 	hex[2 * KEYID] = '\0';
 }
 
-/* Reads the whole file at PATH, at most MAX bytes, NUL-terminated. A
- * larger file, or one that is not a regular file, is refused before it
- * is read. */
+/* Reads a key or signature file: the file module's refusals (not a
+ * regular file, too large) are malformed input, not I/O errors. */
 static int
-read_whole(const char *path, size_t max, char **out, size_t *lenout,
+read_whole(const char *path, size_t max, char **out, size_t *len,
 	char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t len = 0, cap;
-	ssize_t n;
-	int fd, rc = SIGN_ERROR;
-
-	*out = NULL;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return fail(err, errlen, SIGN_ERROR, "%s: %s", path,
-			strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		fail(err, errlen, SIGN_ERROR, "%s: %s", path, strerror(errno));
-		goto out;
+	switch (file_read_all(path, max, out, len, err, errlen)) {
+	case FILE_OK: return SIGN_OK;
+	case FILE_REFUSED: return SIGN_MALFORMED;
+	default: return SIGN_ERROR;
 	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = fail(err, errlen, SIGN_MALFORMED, "%s: not a regular file",
-			path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		rc = fail(err, errlen, SIGN_MALFORMED, "%s: larger than %zu "
-			"bytes", path, max);
-		goto out;
-	}
-	/* Room for one byte more than its size, to notice a file that
-	 * grew while it was read. */
-	cap = (size_t)st.st_size + 1;
-	if (!(buf = malloc(cap + 1))) {
-		fail(err, errlen, SIGN_ERROR, "out of memory");
-		goto out;
-	}
-	while (len < cap) {
-		if ((n = read(fd, buf + len, cap - len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			fail(err, errlen, SIGN_ERROR, "%s: %s", path,
-				strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len == cap) {
-		fail(err, errlen, SIGN_ERROR, "%s: changed while it was read",
-			path);
-		goto out;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	*lenout = len;
-	buf = NULL;
-	rc = SIGN_OK;
-out:
-	free(buf);
-	close(fd);
-	return rc;
 }
 
 /* BLAKE2b-512 of the file at PATH, read in chunks: prehashing is what
@@ -554,55 +503,6 @@ sign_seckey_pubkey(const struct sign_seckey *sk, struct sign_pubkey *pub)
 }
 
 /* The folder holding PATH, for syncing a new name in it. */
-static char *
-parent_dir(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return strdup(".");
-	if (slash == path)
-		return strdup("/");
-	return strndup(path, (size_t)(slash - path));
-}
-
-static int
-sync_dir(const char *path)
-{
-	char *dir = parent_dir(path);
-	int fd, rc = -1, saved;
-
-	if (!dir)
-		return -1;
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		rc = fsync(fd);
-		saved = errno;
-		close(fd);
-		errno = saved;
-	}
-	saved = errno;
-	free(dir);
-	errno = saved;
-	return rc;
-}
-
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Writes a new file at PATH durably: a temp file beside it, synced, then
  * linked into place. link(2), unlike rename(2), fails when PATH exists,
  * so a key that appeared meanwhile is still never replaced. */
@@ -625,7 +525,7 @@ write_new_file(const char *path, const char *data, size_t len, mode_t mode,
 		free(tmp);
 		return rc;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 ||
+	if (fchmod(fd, mode) < 0 || file_write_all(fd, data, len) < 0 ||
 	    fsync(fd) < 0) {
 		fail(err, errlen, rc, "%s: %s", tmp, strerror(errno));
 		goto out;
@@ -644,7 +544,7 @@ write_new_file(const char *path, const char *data, size_t len, mode_t mode,
 			fail(err, errlen, rc, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (unlink(tmp) < 0 || sync_dir(path) < 0) {
+	if (unlink(tmp) < 0 || file_sync_parent(path) < 0) {
 		fail(err, errlen, rc, "%s: %s", path, strerror(errno));
 		unlink(path);
 		goto out;
@@ -723,7 +623,7 @@ sign_keygen(const char *pub_path, const char *sec_path,
 		/* A secret key without its public key is of no use, and it
 		 * is ours: we created it a moment ago. */
 		unlink(sec_path);
-		sync_dir(sec_path);
+		file_sync_parent(sec_path);
 		return rc;
 	}
 	if (pubo)

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "file.h"
+
 /* Limits and fixed choices of the format. */
 #define MEMBER_MODE 0644
 #define FILE_MODE 0644		/* of the archive itself: releases are public */
@@ -463,18 +465,6 @@ fail:
 	return NULL;
 }
 
-static int
-fsync_dir(const char *dir)
-{
-	int fd, rc;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 tarball_write(const char *path, const struct tarball_entry *entries,
 	size_t n, const struct tarball_settings *settings,
@@ -553,7 +543,7 @@ tarball_write(const char *path, const struct tarball_entry *entries,
 	}
 	free(tmp);
 	tmp = NULL;
-	if (fsync_dir(dir) < 0) {
+	if (file_sync_dir(dir) < 0) {
 		set_err(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
