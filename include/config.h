@@ -109,6 +109,9 @@ int config_load(const char *path, struct config **out, char *err,
 /* A configuration of defaults only, without a file or sources (for the
  * programs that may run without one). Returns it, or NULL. */
 struct config *config_defaults(void);
+/* The public key beside [publish] key: KEY.pub, owned; NULL when out of
+ * memory. */
+char *config_pubkey_path(const struct config *cfg);
 void config_free(struct config *cfg);
 
 /* Picks the config file of SPEC §2: OPTION (from -c), else

@@ -1250,3 +1250,14 @@ config_locate(const char *option, bool *named)
 			return candidates[i];
 	return NULL;
 }
+
+char *
+config_pubkey_path(const struct config *cfg)
+{
+	size_t n = strlen(cfg->publish_key) + sizeof(".pub");
+	char *path = malloc(n);
+
+	if (path)
+		snprintf(path, n, "%s.pub", cfg->publish_key);
+	return path;
+}

@@ -227,8 +227,26 @@ static const char schema_v3[] =
 	"ALTER TABLE record ADD COLUMN seen_capture INTEGER;"
 	"ALTER TABLE capture ADD COLUMN harvest_from TEXT;";
 
+/* What the last done release holds, so the next one can say what was
+ * added, updated and removed: each record's id with the sha256 of its
+ * records.jsonl line, and every id removed and not re-added, with the
+ * reason and the serial that removed it. A purged release is revoked. */
+static const char schema_v4[] =
+	"CREATE TABLE published ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" line_sha256 BLOB NOT NULL CHECK (length(line_sha256) = 32)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE tombstone ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" reason TEXT NOT NULL CHECK (reason IN ('withdrawn','refused',"
+	"  'repended','expired','gone','deleted-at-source','source-removed')),"
+	" serial INTEGER NOT NULL REFERENCES release(serial)"
+	") STRICT, WITHOUT ROWID;"
+	"ALTER TABLE release ADD COLUMN revoked_at TEXT;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };
