@@ -16,7 +16,7 @@ LDFLAGS ?=
 
 # One folder per program; the folder "cybil" builds bin/cybil, any other
 # folder NAME builds bin/cybil-NAME.
-PROGS = cybil fetch parse review
+PROGS = cybil fetch parse review publish verify pull
 PKGS = libcurl libxml-2.0 sqlite3 jansson inih libsodium libutf8proc libarchive libzstd
 
 WARNINGS = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

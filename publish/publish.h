@@ -1,0 +1,91 @@
+/* cybil-publish's parts: build.c makes a release's files from one read
+ * of the store, tree.c keeps the published tree (pointer, pruning,
+ * purging, recovery), main.c runs them in the crash-safe order of
+ * SPEC §6. */
+#ifndef CYBIL_PUBLISH_H
+#define CYBIL_PUBLISH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+#include "hash.h"
+#include "release.h"
+#include "sign.h"
+#include "store.h"
+
+#define PROGRAM "cybil-publish"
+
+/* One difference from the last done release, in id order. */
+struct diff_entry {
+	char id[RELEASE_ID_SIZE];
+	unsigned char line_sha256[crypto_hash_sha256_BYTES];
+	enum release_change_kind kind;
+	char reason[RELEASE_REASON_SIZE];
+};
+
+struct publish {
+	const struct config *cfg;
+	struct store *st;
+	struct sign_seckey *sk;
+	struct sign_pubkey pub;
+	char releases_dir[4096];	/* DIR/releases */
+	int64_t serial;			/* the one being made */
+	time_t release_time;
+	/* Filled by build_release. */
+	int64_t previous;		/* last done serial, 0 for none */
+	uint64_t previous_records;
+	uint64_t records;
+	struct diff_entry *diff;
+	size_t ndiff;
+	size_t added, updated, removed;
+	char audit_head[HASH_HEX_SIZE];
+	char sums_sha256[HASH_HEX_SIZE];
+	uint64_t sums_bytes;
+};
+
+/* Makes release P->serial in DIR (releases/.NNNNNN.tmp) from one read
+ * transaction, or with DIR NULL only works out the differences (for
+ * --dry-run). Returns 0, or an exit status after logging why. */
+int build_release(struct publish *p, const char *dir);
+void build_free(struct publish *p);
+
+/* Writes the differences in P to the store's published and tombstone
+ * tables and marks the release done, in one transaction. */
+int build_commit(struct publish *p);
+/* Inside a transaction: what one difference does to the published and
+ * tombstone tables (a removal's tombstone carries SERIAL), and the
+ * release row's last step. Return 0, or -1 (see store_errmsg). */
+int build_apply(struct store *st, const struct diff_entry *d,
+	int64_t serial);
+int build_mark_done(struct store *st, int64_t serial);
+
+/* The published tree. Each returns 0, or an exit status after logging. */
+
+/* Path helpers: DIR/releases/NNNNNN and its .NNNNNN.tmp. */
+int tree_release_dir(const struct publish *p, int64_t serial, bool tmp,
+	char *buf, size_t len);
+/* Removes leftovers of an interrupted build (.NNNNNN.tmp folders). */
+int tree_clean(const struct publish *p);
+/* Reads the current pointer, if there is one (*FOUND false if not). */
+int tree_read_pointer(const struct publish *p, struct release_pointer *out,
+	bool *found);
+/* Points latest.json at release SERIAL (made at CREATED, whose
+ * SHA256SUMS is SUMS_SHA256 of SUMS_BYTES) with EXPIRES, listing what is
+ * kept and revoked, and then removes the releases beyond [publish]
+ * keep. */
+int tree_point(struct publish *p, int64_t serial, time_t created,
+	const char sums_sha256[HASH_HEX_SIZE], uint64_t sums_bytes,
+	const char audit_head[HASH_HEX_SIZE], time_t expires);
+/* Deletes the kept releases older than the current one that hold a
+ * withdrawn or refused record, marking them revoked; *PURGED counts
+ * them. */
+int tree_purge(struct publish *p, int64_t current, size_t *purged);
+/* Finishes a release left "building" by an interrupted run whose
+ * folder is in place: the pointer moves to it and the store learns its
+ * content from the archive. A reserved serial whose folder never got
+ * in place is given in *RESERVED, to be built again; else it is 0. */
+int tree_recover(struct publish *p, int64_t *reserved);
+
+#endif
