@@ -9,10 +9,12 @@ work=$top/var/demo
 conf=$work/cybil.conf
 server_pid=
 
+public_pid=
+
 stop_server() {
-	if [ -n "$server_pid" ]; then
-		kill "$server_pid" 2>/dev/null || true
-	fi
+	for pid in $server_pid $public_pid; do
+		kill "$pid" 2>/dev/null || true
+	done
 }
 trap stop_server EXIT
 trap 'exit 130' INT TERM
@@ -40,8 +42,14 @@ sed "s#@BASE@#$base#g" "$top/config/demo.conf" >"$conf"
 
 cybil="$top/bin/cybil -c $conf"
 review="$top/bin/cybil-review -c $conf"
+key=$work/var/keys/cybil.key
 echo "== sample sources served at $base from config/demo/"
-echo "== cybil run"
+echo "== cybil-publish --keygen: the release signing key pair (minisign"
+echo "   format; the secret half is 0600, the public half goes to mirrors)"
+$top/bin/cybil-publish -c "$conf" --keygen
+echo
+echo "== cybil run: fetch and parse the sources, then publish release 1 with"
+echo "   the records whose sources are public"
 rc=0
 $cybil run || rc=$?
 echo
@@ -92,9 +100,42 @@ echo
 echo "== cybil-review verify-log: the consent audit log's hash chain"
 $review verify-log || rc=$?
 echo
+echo "== cybil publish: the decisions go out in release 2 (the granted and"
+echo "   the newly public record are added); only public and granted records"
+echo "   ever leave the store"
+$cybil publish || rc=$?
+echo
+echo "== cybil-pull: a downstream site mirrors the published tree over HTTP,"
+echo "   verifying signatures and sums before it opens anything"
+/usr/bin/python3 "$top/tests/httpd.py" --root "$work/var/public" \
+	--port-file "$work/public-port" --log "$work/public-httpd.log" \
+	--max-seconds 600 </dev/null &
+public_pid=$!
+for _ in $(seq 100); do
+	[ -s "$work/public-port" ] && break
+	sleep 0.1
+done
+public=http://127.0.0.1:$(cat "$work/public-port")
+"$top/bin/cybil-pull" --pubkey "$key.pub" "$public/" \
+	--into "$work/mirror/mirror.db" || rc=$?
+sqlite3 "$work/mirror/mirror.db" \
+	'SELECT kind, count(*) FROM record GROUP BY kind' 2>/dev/null || true
+echo
+echo "== cybil-verify: the published tree, every kept release, checked as a"
+echo "   downstream site would"
+"$top/bin/cybil-verify" --pubkey "$key.pub" "$work/var/public" || rc=$?
+echo
 echo "== cybil status"
 $cybil status || rc=$?
 cat <<NEXT
+
+== where the results are
+  store (records, consent log):  $work/var/cybil.db
+  raw captures by sha256:        $work/var/blobs/
+  consent evidence:              $work/var/evidence/
+  published tree:                $work/var/public/ (latest.json, releases/)
+  signing keys:                  $key, $key.pub
+  downstream mirror:             $work/mirror/mirror.db
 
 == what to try next
   $cybil status
@@ -106,9 +147,13 @@ cat <<NEXT
   $review show ${ejcn:-ID}
   $review withdraw ${ejcn:-ID} --note 'letter of withdrawal'
   $review refuse --source cert-pacific --all
+  $top/bin/cybil-publish -c $conf --dry-run
+  $top/bin/cybil-verify --pubkey $key.pub $work/var/public
+  minisign -Vm $work/var/public/latest.json -p $key.pub
   sqlite3 -header $work/var/cybil.db 'SELECT source, status, bytes, url FROM capture'
   sqlite3 $work/var/cybil.db .schema
   man -l man/cybil.1; man -l man/cybil-review.1; man -l man/cybil.conf.5
+  man -l man/cybil-publish.1; man -l man/cybil-release.5
 The demo's configuration is $conf, made from config/demo.conf.
 NEXT
 exit "$rc"
