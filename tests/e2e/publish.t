@@ -161,6 +161,28 @@ EOF
 )
 is "$out" "1.0.0 4 1" "datapackage.json describes each resource's bytes and hash"
 
+NPM=$TOP/build/npm/node_modules
+if command -v node >/dev/null && [ -d "$NPM/datapackage" ]; then
+	out=$(NODE_PATH=$NPM node "$TOP/tests/e2e/release/datapackage.js" \
+		"$T/x1/datapackage.json" 2>&1)
+	is "$out" "valid data-package: 4 resources, 5 rows" \
+		"npm's datapackage validates the package and reads records.csv"
+	$PY - "$T/x1/datapackage.json" "$T/x1/bad.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p['name'] = 'Not A Valid Name'
+p['resources'][0]['bytes'] = 'many'
+json.dump(p, open(sys.argv[2], 'w'))
+EOF
+	exits 1 "...and rejects a broken descriptor (so the check can fail)" \
+		env NODE_PATH="$NPM" node "$TOP/tests/e2e/release/datapackage.js" \
+		"$T/x1/bad.json"
+	rm -f "$T/x1/bad.json"
+else
+	skip "npm's datapackage@1.1.10 is not in build/npm (make deps installs it)"
+	skip "npm's datapackage@1.1.10 is not in build/npm"
+fi
+
 # --- no change, no serial ------------------------------------------------------
 cp "$PUB/latest.json" "$T/latest.before"
 ok "publishing again with nothing changed succeeds" "$BIN/cybil-publish" -q -c "$C"
