@@ -117,6 +117,7 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench/fetch.sh
 	@bash tests/bench/parse.sh
+	@bash tests/bench/publish.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \

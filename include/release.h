@@ -112,12 +112,18 @@ int release_pointer_verify(const char *text, size_t len, const char *sig,
 void release_sums_text(const char archive_sha256[HASH_HEX_SIZE],
 	int64_t serial, char *buf, size_t len);
 
-/* One line of records.jsonl: its id, the sha256 of the line (what the
- * next release compares to say "updated"), and the line itself (no
- * newline) inside the archive's data. */
+/* What the next release compares to say "updated": a BLAKE2b-256 of a
+ * records.jsonl line (without its newline). Internal to publishing, so
+ * the fastest sound hash libsodium has, not the sha256 of the format. */
+#define RELEASE_LINE_HASH_BYTES 32
+void release_line_hash(const char *line, size_t len,
+	unsigned char hash[RELEASE_LINE_HASH_BYTES]);
+
+/* One line of records.jsonl: its id, its line hash, and the line itself
+ * (no newline) inside the archive's data. */
 struct release_record {
 	char id[RELEASE_ID_SIZE];
-	unsigned char line_sha256[crypto_hash_sha256_BYTES];
+	unsigned char line_hash[RELEASE_LINE_HASH_BYTES];
 	const char *line;
 	size_t len;
 };

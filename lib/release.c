@@ -520,11 +520,19 @@ record_line(void *ctx, json_t *obj, const char *line, size_t len,
 	    strcmp(basis, "owner-consent") != 0)
 		return REFUSE("%s: basis \"%s\" may not be published", where,
 			basis);
-	crypto_hash_sha256(r->line_sha256, (const unsigned char *)line, len);
+	release_line_hash(line, len, r->line_hash);
 	r->line = line;
 	r->len = len;
 	c->nrecords++;
 	return RELEASE_OK;
+}
+
+void
+release_line_hash(const char *line, size_t len,
+	unsigned char hash[RELEASE_LINE_HASH_BYTES])
+{
+	crypto_generichash(hash, RELEASE_LINE_HASH_BYTES,
+		(const unsigned char *)line, len, NULL, 0);
 }
 
 static int
@@ -719,8 +727,8 @@ expected_change(const struct release_content *prev,
 		return CHANGE_ADDED;
 	if (a && !b)
 		return CHANGE_REMOVED;
-	if (a && b && memcmp(a->line_sha256, b->line_sha256,
-	    sizeof(a->line_sha256)) != 0)
+	if (a && b && memcmp(a->line_hash, b->line_hash,
+	    sizeof(a->line_hash)) != 0)
 		return CHANGE_UPDATED;
 	return -1;
 }

@@ -234,7 +234,7 @@ static const char schema_v3[] =
 static const char schema_v4[] =
 	"CREATE TABLE published ("
 	" id TEXT PRIMARY KEY NOT NULL,"
-	" line_sha256 BLOB NOT NULL CHECK (length(line_sha256) = 32)"
+	" line_hash BLOB NOT NULL CHECK (length(line_hash) = 32)"
 	") STRICT, WITHOUT ROWID;"
 	"CREATE TABLE tombstone ("
 	" id TEXT PRIMARY KEY NOT NULL,"

@@ -6,6 +6,7 @@
 #include "publish.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +29,24 @@ static const char *const csv_columns[] = {
 };
 #define NCSV (sizeof(csv_columns) / sizeof(csv_columns[0]))
 
-/* A member file being written, with its size and sha256 as it goes. */
+/* A member file being written, with its size and sha256 as it goes.
+ * Written in large blocks: each block is hashed and written at once. */
+#define OUT_BLOCK (256 * 1024)
+
 struct output {
-	FILE *f;
+	int fd;
 	char path[4200];
 	struct hash hash;
 	uint64_t bytes;
+	char *block;
+	size_t used;
+	bool failed;
+};
+
+/* A growing line: a record's JSON, or its CSV row. */
+struct text {
+	char *p;
+	size_t len, cap;
 	bool failed;
 };
 
@@ -41,6 +54,7 @@ struct build {
 	struct publish *p;
 	const char *dir;		/* NULL: differences only */
 	struct output out[MEMBER_COUNT];
+	struct text line, row;
 	size_t diffcap;
 	sqlite3_stmt *corrections;	/* the cursor, kept on its row */
 	bool corrections_done;
@@ -48,14 +62,63 @@ struct build {
 };
 
 static void
+text_add(struct text *t, const char *data, size_t len)
+{
+	char *grown;
+	size_t cap;
+
+	if (t->failed)
+		return;
+	if (t->len + len + 1 > t->cap) {
+		cap = t->cap ? t->cap : 4096;
+		while (cap < t->len + len + 1)
+			cap *= 2;
+		if (!(grown = realloc(t->p, cap))) {
+			t->failed = true;
+			return;
+		}
+		t->p = grown;
+		t->cap = cap;
+	}
+	memcpy(t->p + t->len, data, len);
+	t->len += len;
+	t->p[t->len] = '\0';
+}
+
+static void
+text_str(struct text *t, const char *s)
+{
+	text_add(t, s, strlen(s));
+}
+
+static void
+out_flush(struct output *o)
+{
+	if (o->used == 0)
+		return;
+	hash_update(&o->hash, o->block, o->used);
+	o->bytes += o->used;
+	if (o->fd >= 0 && !o->failed && file_write_all(o->fd, o->block,
+	    o->used) < 0)
+		o->failed = true;
+	o->used = 0;
+}
+
+static void
 out_write(struct output *o, const void *data, size_t len)
 {
-	if (!o->f || o->failed)
-		return;
-	if (fwrite(data, 1, len, o->f) != len)
-		o->failed = true;
-	hash_update(&o->hash, data, len);
-	o->bytes += len;
+	const char *p = data;
+	size_t n;
+
+	while (len > 0) {
+		if (o->used == OUT_BLOCK)
+			out_flush(o);
+		n = OUT_BLOCK - o->used < len ? OUT_BLOCK - o->used : len;
+		memcpy(o->block + o->used, p, n);
+		o->used += n;
+		p += n;
+		len -= n;
+	}
 }
 
 static void
@@ -71,30 +134,41 @@ out_open(struct build *b, enum release_member m)
 	struct output *o = &b->out[m];
 
 	hash_begin(&o->hash);
+	o->fd = -1;
+	if (!(o->block = malloc(OUT_BLOCK))) {
+		log_error("out of memory");
+		return -1;
+	}
 	if (!b->dir)
 		return 0;
 	snprintf(o->path, sizeof(o->path), "%s/%s", b->dir,
 		release_member_names[m]);
-	if (!(o->f = fopen(o->path, "wbx"))) {
+	if ((o->fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644)) < 0) {
 		log_error("%s: %s", o->path, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-/* Flushes and syncs a member: the archive is built from it next. */
+/* Flushes and syncs a member: the archive is built from it next. The
+ * member's sha256 is complete after this. */
 static int
 out_close(struct output *o)
 {
 	int rc = 0;
 
-	if (!o->f)
-		return 0;
-	if (o->failed || fflush(o->f) != 0 || fsync(fileno(o->f)) != 0)
+	if (o->block)
+		out_flush(o);
+	free(o->block);
+	o->block = NULL;
+	if (o->fd < 0)
+		return o->failed ? -1 : 0;
+	if (o->failed || fsync(o->fd) != 0)
 		rc = -1;
-	if (fclose(o->f) != 0)
+	if (close(o->fd) != 0)
 		rc = -1;
-	o->f = NULL;
+	o->fd = -1;
 	if (rc < 0)
 		log_error("%s: %s", o->path, strerror(errno));
 	return rc;
@@ -104,27 +178,26 @@ out_close(struct output *o)
  * doubled; one that a spreadsheet would take for a formula gets a
  * leading apostrophe. */
 static void
-csv_cell(struct output *o, const char *s, bool last)
+csv_cell(struct text *t, const char *s, bool last)
 {
-	bool formula = s && strchr("=+-@\t\r", s[0]) && s[0];
+	bool formula = s && s[0] && strchr("=+-@\t\r", s[0]);
 	bool quote = s && (formula || strpbrk(s, ",\"\r\n"));
+	const char *q;
 
 	if (quote)
-		out_write(o, "\"", 1);
+		text_add(t, "\"", 1);
 	if (formula)
-		out_write(o, "'", 1);
-	for (const char *p = s; p && *p; p++) {
-		const char *q = strchr(p, '"');
-		size_t n = q ? (size_t)(q - p) + 1 : strlen(p);
-
-		out_write(o, p, n);
-		if (q)
-			out_write(o, "\"", 1);
-		p += n - 1;
+		text_add(t, "'", 1);
+	while (s && quote && (q = strchr(s, '"'))) {
+		text_add(t, s, (size_t)(q - s) + 1);
+		text_add(t, "\"", 1);
+		s = q + 1;
 	}
+	if (s)
+		text_str(t, s);
 	if (quote)
-		out_write(o, "\"", 1);
-	out_write(o, last ? "\r\n" : ",", last ? 2 : 1);
+		text_add(t, "\"", 1);
+	text_add(t, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
 static const char *
@@ -134,7 +207,7 @@ string_of(const json_t *obj, const char *key)
 }
 
 static void
-csv_row(struct output *o, const json_t *rec, const char *fields_json)
+csv_row(struct build *b, const json_t *rec, const char *fields_json)
 {
 	const json_t *fields = json_object_get(rec, "fields");
 	const char *cells[NCSV] = {
@@ -147,8 +220,56 @@ csv_row(struct output *o, const json_t *rec, const char *fields_json)
 		fields_json,
 	};
 
+	b->row.len = 0;
 	for (size_t i = 0; i < NCSV; i++)
-		csv_cell(o, cells[i], i + 1 == NCSV);
+		csv_cell(&b->row, cells[i], i + 1 == NCSV);
+	out_write(&b->out[MEMBER_RECORDS_CSV], b->row.p, b->row.len);
+}
+
+/* Sorted, as canonical JSON has them. */
+static const char *const record_keys[] = {
+	"basis", "captured_at", "content_sha256", "fields", "id", "kind",
+	"source", "source_url", "title", "url",
+};
+
+static void
+text_json(struct text *t, const json_t *v)
+{
+	char buf[4096], *big;
+	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT |
+		JSON_SORT_KEYS | JSON_ENCODE_ANY);
+
+	if (n == 0) {
+		t->failed = true;
+	} else if (n <= sizeof(buf)) {
+		text_add(t, buf, n);
+	} else if ((big = release_json_dumps(v))) {
+		text_str(t, big);
+		free(big);
+	} else {
+		t->failed = true;
+	}
+}
+
+/* The canonical JSON of REC into T, as release_json_dumps would make it,
+ * but with FIELDS_JSON, the fields' own canonical JSON, dumped once for
+ * both records.jsonl and records.csv. */
+static int
+record_line(struct text *t, const json_t *rec, const char *fields_json)
+{
+	t->len = 0;
+	for (size_t i = 0; i < sizeof(record_keys) / sizeof(*record_keys);
+	    i++) {
+		text_add(t, i ? ",\"" : "{\"", 2);
+		text_str(t, record_keys[i]);
+		text_add(t, "\":", 2);
+		if (strcmp(record_keys[i], "fields") == 0)
+			text_str(t, fields_json);
+		else
+			text_json(t, json_object_get(rec, record_keys[i]));
+	}
+	text_add(t, "}", 1);
+	return t->failed ? -1 : 0;
 }
 
 /* Untrusted text stays text; the *_html fields keep only allow-listed
@@ -199,7 +320,7 @@ static const char corrections_sql[] =
 	"SELECT record_id, field, value FROM correction"
 	" ORDER BY record_id, field";
 static const char published_sql[] =
-	"SELECT id, line_sha256 FROM published ORDER BY id";
+	"SELECT id, line_hash FROM published ORDER BY id";
 static const char tombstones_sql[] =
 	"SELECT id, reason, serial FROM tombstone ORDER BY id";
 static const char reason_sql[] =
@@ -284,7 +405,7 @@ record_json(struct build *b, sqlite3_stmt *s)
 
 static int
 add_diff(struct build *b, const char *id, enum release_change_kind kind,
-	const unsigned char *line_sha256, const char *reason)
+	const unsigned char *line_hash, const char *reason)
 {
 	struct publish *p = b->p;
 	struct diff_entry *d;
@@ -301,8 +422,8 @@ add_diff(struct build *b, const char *id, enum release_change_kind kind,
 	memset(d, 0, sizeof(*d));
 	snprintf(d->id, sizeof(d->id), "%s", id);
 	d->kind = kind;
-	if (line_sha256)
-		memcpy(d->line_sha256, line_sha256, sizeof(d->line_sha256));
+	if (line_hash)
+		memcpy(d->line_hash, line_hash, sizeof(d->line_hash));
 	if (reason)
 		snprintf(d->reason, sizeof(d->reason), "%s", reason);
 	switch (kind) {
@@ -370,8 +491,8 @@ out:
 static int
 emit_record(struct build *b, sqlite3_stmt *s, const unsigned char *old)
 {
-	unsigned char sha[crypto_hash_sha256_BYTES];
-	char *line = NULL, *fields = NULL;
+	unsigned char hash[RELEASE_LINE_HASH_BYTES];
+	char *fields = NULL;
 	const char *id = col(s, 0);
 	json_t *rec;
 	int rc = -1;
@@ -381,26 +502,26 @@ emit_record(struct build *b, sqlite3_stmt *s, const unsigned char *old)
 			"memory ran out", id);
 		return -1;
 	}
-	if (!(line = release_json_dumps(rec)) || !(fields =
-	    release_json_dumps(json_object_get(rec, "fields"))))
+	if (!(fields = release_json_dumps(json_object_get(rec, "fields"))) ||
+	    record_line(&b->line, rec, fields) < 0)
 		goto out;
-	crypto_hash_sha256(sha, (const unsigned char *)line, strlen(line));
-	out_line(&b->out[MEMBER_RECORDS_JSONL], line);
-	csv_row(&b->out[MEMBER_RECORDS_CSV], rec, fields);
+	release_line_hash(b->line.p, b->line.len, hash);
+	text_add(&b->line, "\n", 1);
+	out_write(&b->out[MEMBER_RECORDS_JSONL], b->line.p, b->line.len);
+	csv_row(b, rec, fields);
 	if (json_object_set_new(b->sources, col(s, 2), json_true()) < 0)
 		goto out;
 	b->p->records++;
-	if (!old || memcmp(old, sha, sizeof(sha)) != 0) {
+	if (!old || memcmp(old, hash, sizeof(hash)) != 0) {
 		enum release_change_kind kind = old ? CHANGE_UPDATED :
 			CHANGE_ADDED;
 
-		if (add_diff(b, id, kind, sha, NULL) < 0 ||
+		if (add_diff(b, id, kind, hash, NULL) < 0 ||
 		    change_line(b, id, kind, NULL) < 0)
 			goto out;
 	}
 	rc = 0;
 out:
-	free(line);
 	free(fields);
 	json_decref(rec);
 	return rc;
@@ -465,7 +586,7 @@ merge_records(struct build *b)
 			continue;
 		}
 		if (cmp == 0 && sqlite3_column_bytes(before, 1) !=
-		    crypto_hash_sha256_BYTES)
+		    RELEASE_LINE_HASH_BYTES)
 			goto out;
 		if (emit_record(b, now, cmp == 0 ?
 		    sqlite3_column_blob(before, 1) : NULL) < 0 ||
@@ -800,9 +921,9 @@ open_outputs(struct build *b)
 		if (m != MEMBER_DATAPACKAGE && out_open(b, m) < 0)
 			return -1;
 	for (size_t i = 0; i < NCSV; i++)
-		csv_cell(&b->out[MEMBER_RECORDS_CSV], csv_columns[i],
-			i + 1 == NCSV);
-	return 0;
+		csv_cell(&b->row, csv_columns[i], i + 1 == NCSV);
+	out_write(&b->out[MEMBER_RECORDS_CSV], b->row.p, b->row.len);
+	return b->row.failed ? -1 : 0;
 }
 
 static int
@@ -825,6 +946,8 @@ build_release(struct publish *p, const char *dir)
 	p->records = p->previous_records = 0;
 	p->added = p->updated = p->removed = 0;
 	p->ndiff = 0;
+	for (int m = 0; m < MEMBER_COUNT; m++)
+		b.out[m].fd = -1;
 	if (!(b.sources = json_object()) || open_outputs(&b) < 0)
 		goto out;
 	/* One read transaction: the release is one moment of the store. */
@@ -844,6 +967,8 @@ build_release(struct publish *p, const char *dir)
 	rc = 0;
 out:
 	close_outputs(&b);
+	free(b.line.p);
+	free(b.row.p);
 	json_decref(b.sources);
 	return rc;
 }
@@ -857,8 +982,8 @@ build_free(struct publish *p)
 }
 
 static const char upsert_published_sql[] =
-	"INSERT INTO published (id, line_sha256) VALUES (?1, ?2)"
-	" ON CONFLICT (id) DO UPDATE SET line_sha256 = excluded.line_sha256";
+	"INSERT INTO published (id, line_hash) VALUES (?1, ?2)"
+	" ON CONFLICT (id) DO UPDATE SET line_hash = excluded.line_hash";
 static const char delete_published_sql[] =
 	"DELETE FROM published WHERE id = ?1";
 static const char upsert_tombstone_sql[] =
@@ -896,7 +1021,7 @@ build_apply(struct store *st, const struct diff_entry *d, int64_t serial)
 	}
 	if (!(s = store_statement(st, upsert_published_sql)) ||
 	    sqlite3_bind_text(s, 1, d->id, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_blob(s, 2, d->line_sha256, sizeof(d->line_sha256),
+	    sqlite3_bind_blob(s, 2, d->line_hash, sizeof(d->line_hash),
 	    SQLITE_STATIC) || run(s) < 0)
 		return -1;
 	if (d->kind == CHANGE_UPDATED)

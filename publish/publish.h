@@ -20,7 +20,7 @@
 /* One difference from the last done release, in id order. */
 struct diff_entry {
 	char id[RELEASE_ID_SIZE];
-	unsigned char line_sha256[crypto_hash_sha256_BYTES];
+	unsigned char line_hash[RELEASE_LINE_HASH_BYTES];
 	enum release_change_kind kind;
 	char reason[RELEASE_REASON_SIZE];
 };

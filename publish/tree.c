@@ -559,8 +559,8 @@ record_content(struct publish *p, const struct release_content *c)
 	for (size_t i = 0; i < c->nrecords; i++) {
 		memset(&d, 0, sizeof(d));
 		memcpy(d.id, c->records[i].id, sizeof(d.id));
-		memcpy(d.line_sha256, c->records[i].line_sha256,
-			sizeof(d.line_sha256));
+		memcpy(d.line_hash, c->records[i].line_hash,
+			sizeof(d.line_hash));
 		d.kind = CHANGE_ADDED;
 		if (build_apply(p->st, &d, c->serial) < 0)
 			goto fail;
