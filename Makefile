@@ -37,9 +37,9 @@ endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS = -std=c11 $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) \
+ALL_CFLAGS = -std=c11 -pthread $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) \
 	$(CFLAGS) $(SANFLAGS)
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
 
 LIB_SRC = $(wildcard lib/*.c)
 LIB_OBJ = $(LIB_SRC:%.c=$(BUILD)/%.o)

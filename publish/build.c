@@ -19,294 +19,37 @@
 #include "date.h"
 #include "file.h"
 #include "log.h"
-#include "sanitize.h"
 
-/* Columns of records.csv (SPEC §6). */
-static const char *const csv_columns[] = {
-	"id", "kind", "source", "title", "url", "published", "updated",
-	"language", "basis", "source_url", "captured_at", "content_sha256",
-	"fields_json",
-};
-#define NCSV (sizeof(csv_columns) / sizeof(csv_columns[0]))
-
-/* A member file being written, with its size and sha256 as it goes.
- * Written in large blocks: each block is hashed and written at once. */
-#define OUT_BLOCK (256 * 1024)
-
-struct output {
-	int fd;
-	char path[4200];
-	struct hash hash;
-	uint64_t bytes;
-	char *block;
-	size_t used;
-	bool failed;
-};
-
-/* A growing line: a record's JSON, or its CSV row. */
-struct text {
-	char *p;
-	size_t len, cap;
-	bool failed;
-};
+/* Rows formatted per batch: enough to keep the worker busy, few enough
+ * to stay small. */
+#define BATCH_ROWS 512
 
 struct build {
 	struct publish *p;
 	const char *dir;		/* NULL: differences only */
+	struct writer *writer;
 	struct output out[MEMBER_COUNT];
-	struct text line, row;
 	size_t diffcap;
-	sqlite3_stmt *corrections;	/* the cursor, kept on its row */
-	bool corrections_done;
+	/* Cursors kept on their rows while the merge walks by id. */
+	sqlite3_stmt *corrections, *before;
+	bool corrections_done, before_done;
 	json_t *sources;		/* name -> true, of published records */
 };
 
 static void
-text_add(struct text *t, const char *data, size_t len)
-{
-	char *grown;
-	size_t cap;
-
-	if (t->failed)
-		return;
-	if (t->len + len + 1 > t->cap) {
-		cap = t->cap ? t->cap : 4096;
-		while (cap < t->len + len + 1)
-			cap *= 2;
-		if (!(grown = realloc(t->p, cap))) {
-			t->failed = true;
-			return;
-		}
-		t->p = grown;
-		t->cap = cap;
-	}
-	memcpy(t->p + t->len, data, len);
-	t->len += len;
-	t->p[t->len] = '\0';
-}
-
-static void
-text_str(struct text *t, const char *s)
-{
-	text_add(t, s, strlen(s));
-}
-
-static void
-out_flush(struct output *o)
-{
-	if (o->used == 0)
-		return;
-	hash_update(&o->hash, o->block, o->used);
-	o->bytes += o->used;
-	if (o->fd >= 0 && !o->failed && file_write_all(o->fd, o->block,
-	    o->used) < 0)
-		o->failed = true;
-	o->used = 0;
-}
-
-static void
 out_write(struct output *o, const void *data, size_t len)
 {
-	const char *p = data;
-	size_t n;
-
-	while (len > 0) {
-		if (o->used == OUT_BLOCK)
-			out_flush(o);
-		n = OUT_BLOCK - o->used < len ? OUT_BLOCK - o->used : len;
-		memcpy(o->block + o->used, p, n);
-		o->used += n;
-		p += n;
-		len -= n;
-	}
-}
-
-static void
-out_line(struct output *o, const char *text)
-{
-	out_write(o, text, strlen(text));
-	out_write(o, "\n", 1);
+	output_write(o, data, len);
 }
 
 static int
 out_open(struct build *b, enum release_member m)
 {
-	struct output *o = &b->out[m];
+	char path[4200];
 
-	hash_begin(&o->hash);
-	o->fd = -1;
-	if (!(o->block = malloc(OUT_BLOCK))) {
-		log_error("out of memory");
-		return -1;
-	}
-	if (!b->dir)
-		return 0;
-	snprintf(o->path, sizeof(o->path), "%s/%s", b->dir,
+	snprintf(path, sizeof(path), "%s/%s", b->dir ? b->dir : "",
 		release_member_names[m]);
-	if ((o->fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0644)) < 0) {
-		log_error("%s: %s", o->path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Flushes and syncs a member: the archive is built from it next. The
- * member's sha256 is complete after this. */
-static int
-out_close(struct output *o)
-{
-	int rc = 0;
-
-	if (o->block)
-		out_flush(o);
-	free(o->block);
-	o->block = NULL;
-	if (o->fd < 0)
-		return o->failed ? -1 : 0;
-	if (o->failed || fsync(o->fd) != 0)
-		rc = -1;
-	if (close(o->fd) != 0)
-		rc = -1;
-	o->fd = -1;
-	if (rc < 0)
-		log_error("%s: %s", o->path, strerror(errno));
-	return rc;
-}
-
-/* RFC 4180: a cell with a comma, quote or line break is quoted, quotes
- * doubled; one that a spreadsheet would take for a formula gets a
- * leading apostrophe. */
-static void
-csv_cell(struct text *t, const char *s, bool last)
-{
-	bool formula = s && s[0] && strchr("=+-@\t\r", s[0]);
-	bool quote = s && (formula || strpbrk(s, ",\"\r\n"));
-	const char *q;
-
-	if (quote)
-		text_add(t, "\"", 1);
-	if (formula)
-		text_add(t, "'", 1);
-	while (s && quote && (q = strchr(s, '"'))) {
-		text_add(t, s, (size_t)(q - s) + 1);
-		text_add(t, "\"", 1);
-		s = q + 1;
-	}
-	if (s)
-		text_str(t, s);
-	if (quote)
-		text_add(t, "\"", 1);
-	text_add(t, last ? "\r\n" : ",", last ? 2 : 1);
-}
-
-static const char *
-string_of(const json_t *obj, const char *key)
-{
-	return json_string_value(json_object_get(obj, key));
-}
-
-static void
-csv_row(struct build *b, const json_t *rec, const char *fields_json)
-{
-	const json_t *fields = json_object_get(rec, "fields");
-	const char *cells[NCSV] = {
-		string_of(rec, "id"), string_of(rec, "kind"),
-		string_of(rec, "source"), string_of(rec, "title"),
-		string_of(rec, "url"), string_of(fields, "published"),
-		string_of(fields, "updated"), string_of(fields, "language"),
-		string_of(rec, "basis"), string_of(rec, "source_url"),
-		string_of(rec, "captured_at"), string_of(rec, "content_sha256"),
-		fields_json,
-	};
-
-	b->row.len = 0;
-	for (size_t i = 0; i < NCSV; i++)
-		csv_cell(&b->row, cells[i], i + 1 == NCSV);
-	out_write(&b->out[MEMBER_RECORDS_CSV], b->row.p, b->row.len);
-}
-
-/* Sorted, as canonical JSON has them. */
-static const char *const record_keys[] = {
-	"basis", "captured_at", "content_sha256", "fields", "id", "kind",
-	"source", "source_url", "title", "url",
-};
-
-static void
-text_json(struct text *t, const json_t *v)
-{
-	char buf[4096], *big;
-	size_t n = json_dumpb(v, buf, sizeof(buf), JSON_COMPACT |
-		JSON_SORT_KEYS | JSON_ENCODE_ANY);
-
-	if (n == 0) {
-		t->failed = true;
-	} else if (n <= sizeof(buf)) {
-		text_add(t, buf, n);
-	} else if ((big = release_json_dumps(v))) {
-		text_str(t, big);
-		free(big);
-	} else {
-		t->failed = true;
-	}
-}
-
-/* The canonical JSON of REC into T, as release_json_dumps would make it,
- * but with FIELDS_JSON, the fields' own canonical JSON, dumped once for
- * both records.jsonl and records.csv. */
-static int
-record_line(struct text *t, const json_t *rec, const char *fields_json)
-{
-	t->len = 0;
-	for (size_t i = 0; i < sizeof(record_keys) / sizeof(*record_keys);
-	    i++) {
-		text_add(t, i ? ",\"" : "{\"", 2);
-		text_str(t, record_keys[i]);
-		text_add(t, "\":", 2);
-		if (strcmp(record_keys[i], "fields") == 0)
-			text_str(t, fields_json);
-		else
-			text_json(t, json_object_get(rec, record_keys[i]));
-	}
-	text_add(t, "}", 1);
-	return t->failed ? -1 : 0;
-}
-
-/* Untrusted text stays text; the *_html fields keep only allow-listed
- * markup; a decimal number becomes a string, so no reader rounds it. */
-static int
-clean_value(json_t *parent, const char *key, json_t *v, int depth)
-{
-	const char *k;
-	json_t *child;
-	size_t i, klen;
-	char *clean;
-
-	if (depth > 64)
-		return -1;
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, child)
-			if (clean_value(v, k, child, depth + 1) < 0)
-				return -1;
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, child)
-			if (clean_value(NULL, NULL, child, depth + 1) < 0)
-				return -1;
-	} else if (json_is_real(v) && parent && key) {
-		char num[64];
-
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-		return json_object_set_new(parent, key, json_string(num));
-	} else if (json_is_string(v) && key &&
-	    (klen = strlen(key)) > 5 && strcmp(key + klen - 5, "_html") == 0) {
-		if (!(clean = sanitize_html(json_string_value(v),
-		    json_string_length(v))))
-			return -1;
-		i = (size_t)json_string_set(v, clean);
-		free(clean);
-		return i ? -1 : 0;
-	}
-	return 0;
+	return output_open(&b->out[m], b->writer, b->dir ? path : NULL);
 }
 
 static const char publishable_sql[] =
@@ -334,73 +77,6 @@ static const char *
 col(sqlite3_stmt *s, int i)
 {
 	return (const char *)sqlite3_column_text(s, i);
-}
-
-static int
-set_text(json_t *obj, const char *key, const char *value)
-{
-	return json_object_set_new(obj, key, value ? json_string(value) :
-		json_null());
-}
-
-/* Applies the manager's corrections of record ID: the cursor runs along
- * the publishable rows, both in id order. */
-static int
-apply_corrections(struct build *b, const char *id, json_t *rec)
-{
-	sqlite3_stmt *s = b->corrections;
-	json_t *fields = json_object_get(rec, "fields");
-	const char *field;
-	int cmp;
-
-	while (!b->corrections_done) {
-		if ((cmp = strcmp(col(s, 0), id)) > 0)
-			return 0;
-		if (cmp == 0) {
-			field = col(s, 1);
-			if (json_object_set_new(strcmp(field, "title") == 0 ||
-			    strcmp(field, "url") == 0 ? rec : fields, field,
-			    json_string(col(s, 2))) < 0)
-				return -1;
-		}
-		switch (sqlite3_step(s)) {
-		case SQLITE_ROW: break;
-		case SQLITE_DONE: b->corrections_done = true; break;
-		default: return -1;
-		}
-	}
-	return 0;
-}
-
-/* The JSON object of the current publishable row, or NULL when the row
- * is broken (its fields are not a JSON object) or memory ran out. */
-static json_t *
-record_json(struct build *b, sqlite3_stmt *s)
-{
-	json_t *rec = json_object(), *fields;
-	json_error_t jerr;
-
-	fields = json_loads(col(s, 5), JSON_REJECT_DUPLICATES, &jerr);
-	if (!rec || !json_is_object(fields)) {
-		json_decref(fields);
-		json_decref(rec);
-		return NULL;
-	}
-	if (json_object_set_new(rec, "fields", fields) < 0 ||
-	    set_text(rec, "id", col(s, 0)) || set_text(rec, "kind", col(s, 1))
-	    || set_text(rec, "source", col(s, 2)) ||
-	    set_text(rec, "title", col(s, 3)) ||
-	    set_text(rec, "url", col(s, 4)) ||
-	    set_text(rec, "basis", col(s, 6)) ||
-	    set_text(rec, "content_sha256", col(s, 7)) ||
-	    set_text(rec, "captured_at", col(s, 8)) ||
-	    set_text(rec, "source_url", col(s, 9)) ||
-	    apply_corrections(b, col(s, 0), rec) < 0 ||
-	    clean_value(rec, "fields", fields, 0) < 0) {
-		json_decref(rec);
-		return NULL;
-	}
-	return rec;
 }
 
 static int
@@ -434,22 +110,32 @@ add_diff(struct build *b, const char *id, enum release_change_kind kind,
 	return 0;
 }
 
+/* Record ids are 32 hex digits (the store's CHECK) and reasons come
+ * from a fixed list, so these lines need no escaping: written directly,
+ * they are already canonical JSON, keys in order. */
+static bool
+plain(const char *s)
+{
+	return strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz-") == strlen(s);
+}
+
 static int
 change_line(struct build *b, const char *id, enum release_change_kind kind,
 	const char *reason)
 {
-	json_t *j = json_pack("{s:s, s:s}", "id", id, "change",
-		release_change_names[kind]);
-	char *text;
+	char line[256];
+	int n;
 
-	if (!j || (reason && json_object_set_new(j, "reason",
-	    json_string(reason)) < 0) || !(text = release_json_dumps(j))) {
-		json_decref(j);
+	if (!plain(id) || (reason && !plain(reason)))
 		return -1;
-	}
-	out_line(&b->out[MEMBER_CHANGES], text);
-	free(text);
-	json_decref(j);
+	n = reason ? snprintf(line, sizeof(line), "{\"change\":\"%s\","
+		"\"id\":\"%s\",\"reason\":\"%s\"}\n",
+		release_change_names[kind], id, reason) :
+		snprintf(line, sizeof(line), "{\"change\":\"%s\",\"id\":"
+		"\"%s\"}\n", release_change_names[kind], id);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	out_write(&b->out[MEMBER_CHANGES], line, (size_t)n);
 	return 0;
 }
 
@@ -486,45 +172,25 @@ out:
 	return why;
 }
 
-/* One publishable record: its lines, and whether it is new or changed
+/* One formatted record: its lines, and whether it is new or changed
  * since the last release (whose line hash is OLD, NULL when absent). */
 static int
-emit_record(struct build *b, sqlite3_stmt *s, const unsigned char *old)
+emit_record(struct build *b, const struct formatted *f,
+	const unsigned char *old)
 {
-	unsigned char hash[RELEASE_LINE_HASH_BYTES];
-	char *fields = NULL;
-	const char *id = col(s, 0);
-	json_t *rec;
-	int rc = -1;
+	enum release_change_kind kind = old ? CHANGE_UPDATED : CHANGE_ADDED;
 
-	if (!(rec = record_json(b, s))) {
-		log_error("record %s: its fields are not a JSON object, or "
-			"memory ran out", id);
+	out_write(&b->out[MEMBER_RECORDS_JSONL], f->line, f->line_len);
+	out_write(&b->out[MEMBER_RECORDS_JSONL], "\n", 1);
+	out_write(&b->out[MEMBER_RECORDS_CSV], f->csv, f->csv_len);
+	if (json_object_set_new(b->sources, f->source, json_true()) < 0)
 		return -1;
-	}
-	if (!(fields = release_json_dumps(json_object_get(rec, "fields"))) ||
-	    record_line(&b->line, rec, fields) < 0)
-		goto out;
-	release_line_hash(b->line.p, b->line.len, hash);
-	text_add(&b->line, "\n", 1);
-	out_write(&b->out[MEMBER_RECORDS_JSONL], b->line.p, b->line.len);
-	csv_row(b, rec, fields);
-	if (json_object_set_new(b->sources, col(s, 2), json_true()) < 0)
-		goto out;
 	b->p->records++;
-	if (!old || memcmp(old, hash, sizeof(hash)) != 0) {
-		enum release_change_kind kind = old ? CHANGE_UPDATED :
-			CHANGE_ADDED;
-
-		if (add_diff(b, id, kind, hash, NULL) < 0 ||
-		    change_line(b, id, kind, NULL) < 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(fields);
-	json_decref(rec);
-	return rc;
+	if (old && memcmp(old, f->hash, RELEASE_LINE_HASH_BYTES) == 0)
+		return 0;
+	if (add_diff(b, f->id, kind, f->hash, NULL) < 0)
+		return -1;
+	return change_line(b, f->id, kind, NULL);
 }
 
 static int
@@ -561,52 +227,149 @@ prepare(struct build *b, const char *sql, sqlite3_stmt **s)
 	return -1;
 }
 
-/* Walks the publishable records and the last release's, both by id. */
+/* Copies the next rows of the publishable cursor NOW into BATCH, each
+ * with its corrections (the corrections cursor runs along, by id). */
+static int
+fill_batch(struct build *b, sqlite3_stmt *now, bool *now_done,
+	struct batch *batch)
+{
+	sqlite3_stmt *c = b->corrections;
+	int cmp;
+
+	batch_clear(batch);
+	while (!*now_done && batch_rows(batch) < BATCH_ROWS) {
+		if (batch_add_row(batch, now) < 0)
+			return -1;
+		while (!b->corrections_done &&
+		    (cmp = strcmp(col(c, 0), col(now, ROW_ID))) <= 0) {
+			if (cmp == 0 && batch_add_correction(batch, col(c, 1),
+			    col(c, 2)) < 0)
+				return -1;
+			if (step(c, &b->corrections_done) < 0)
+				return -1;
+		}
+		if (step(now, now_done) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Removals: the last release's records before ID (all, for NULL). */
+static int
+emit_removals_before(struct build *b, const char *id)
+{
+	while (!b->before_done && (!id || strcmp(col(b->before, 0), id) < 0)) {
+		b->p->previous_records++;
+		if (emit_removal(b, col(b->before, 0)) < 0 ||
+		    step(b->before, &b->before_done) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+consume_batch(struct build *b, const struct batch *batch)
+{
+	const unsigned char *old;
+	struct formatted f;
+	bool same;
+
+	for (size_t i = 0; i < batch_rows(batch); i++) {
+		if (batch_result(batch, i, &f) < 0) {
+			log_error("record %s: its fields are not a JSON object, "
+				"or memory ran out", batch_id(batch, i));
+			return -1;
+		}
+		if (emit_removals_before(b, f.id) < 0)
+			return -1;
+		same = !b->before_done && strcmp(col(b->before, 0), f.id) == 0;
+		if (same && sqlite3_column_bytes(b->before, 1) !=
+		    RELEASE_LINE_HASH_BYTES)
+			return -1;
+		old = same ? sqlite3_column_blob(b->before, 1) : NULL;
+		if (emit_record(b, &f, old) < 0)
+			return -1;
+		if (same) {
+			b->p->previous_records++;
+			if (step(b->before, &b->before_done) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Fills and hands over batches until FORMATTER_IN_FLIGHT - 1 are out
+ * or the rows end; RING holds FORMATTER_IN_FLIGHT batches, the oldest
+ * handed over at *HEAD. */
+static int
+hand_out(struct build *b, struct formatter *f, sqlite3_stmt *now,
+	bool *now_done, struct batch **ring, size_t head, size_t *out)
+{
+	struct batch *batch;
+
+	while (*out < FORMATTER_IN_FLIGHT - 1 && !*now_done) {
+		batch = ring[(head + *out) % FORMATTER_IN_FLIGHT];
+		if (fill_batch(b, now, now_done, batch) < 0)
+			return -1;
+		formatter_submit(f, batch);
+		(*out)++;
+	}
+	return 0;
+}
+
+/* Walks the publishable records and the last release's, both by id. The
+ * workers format the batches ahead while this thread reads rows and
+ * writes out, in order, the batches they finished. */
 static int
 merge_records(struct build *b)
 {
-	sqlite3_stmt *now = NULL, *before = NULL;
-	bool now_done, before_done;
-	int rc = -1, cmp;
+	struct batch *ring[FORMATTER_IN_FLIGHT] = { 0 };
+	struct formatter *f = NULL;
+	sqlite3_stmt *now = NULL;
+	size_t head = 0, out = 0;
+	bool now_done;
+	int rc = -1;
 
+	for (size_t i = 0; i < FORMATTER_IN_FLIGHT; i++)
+		if (!(ring[i] = batch_new()))
+			goto nomem;
+	if (formatter_start(&f) < 0)
+		goto nomem;
 	if (prepare(b, publishable_sql, &now) < 0 ||
-	    prepare(b, published_sql, &before) < 0 ||
+	    prepare(b, published_sql, &b->before) < 0 ||
 	    prepare(b, corrections_sql, &b->corrections) < 0 ||
-	    step(now, &now_done) < 0 || step(before, &before_done) < 0 ||
-	    step(b->corrections, &b->corrections_done) < 0)
-		goto out;
-	while (!now_done || !before_done) {
-		cmp = now_done ? 1 : before_done ? -1 :
-			strcmp(col(now, 0), col(before, 0));
-		if (cmp > 0) {
-			b->p->previous_records++;
-			if (emit_removal(b, col(before, 0)) < 0 ||
-			    step(before, &before_done) < 0)
-				goto out;
-			continue;
-		}
-		if (cmp == 0 && sqlite3_column_bytes(before, 1) !=
-		    RELEASE_LINE_HASH_BYTES)
-			goto out;
-		if (emit_record(b, now, cmp == 0 ?
-		    sqlite3_column_blob(before, 1) : NULL) < 0 ||
-		    step(now, &now_done) < 0)
-			goto out;
-		if (cmp == 0) {
-			b->p->previous_records++;
-			if (step(before, &before_done) < 0)
-				goto out;
-		}
+	    step(now, &now_done) < 0 || step(b->before, &b->before_done) < 0
+	    || step(b->corrections, &b->corrections_done) < 0 ||
+	    hand_out(b, f, now, &now_done, ring, head, &out) < 0)
+		goto fail;
+	while (out > 0) {
+		formatter_wait(f, ring[head]);
+		if (consume_batch(b, ring[head]) < 0)
+			goto fail;
+		head = (head + 1) % FORMATTER_IN_FLIGHT;
+		out--;
+		if (hand_out(b, f, now, &now_done, ring, head, &out) < 0)
+			goto fail;
 	}
+	if (emit_removals_before(b, NULL) < 0)
+		goto fail;
 	rc = 0;
+	goto out;
+nomem:
+	log_error("out of memory, or no thread to format records");
+	goto out;
+fail:
+	log_error("reading the publishable records: %s",
+		store_errmsg(b->p->st));
 out:
-	if (rc < 0)
-		log_error("reading the publishable records: %s",
-			store_errmsg(b->p->st));
+	/* The workers may still hold batches. */
+	formatter_stop(f);
+	for (size_t i = 0; i < FORMATTER_IN_FLIGHT; i++)
+		batch_free(ring[i]);
 	sqlite3_finalize(now);
-	sqlite3_finalize(before);
+	sqlite3_finalize(b->before);
 	sqlite3_finalize(b->corrections);
-	b->corrections = NULL;
+	b->before = b->corrections = NULL;
 	return rc;
 }
 
@@ -633,15 +396,16 @@ static int
 tombstone_line(struct build *b, const char *id, const char *reason,
 	int64_t serial)
 {
-	json_t *j = json_pack("{s:s, s:s, s:I}", "id", id, "reason", reason,
-		"serial", (json_int_t)serial);
-	char *text = j ? release_json_dumps(j) : NULL;
+	char line[256];
+	int n;
 
-	json_decref(j);
-	if (!text)
+	if (!plain(id) || !plain(reason))
 		return -1;
-	out_line(&b->out[MEMBER_TOMBSTONES], text);
-	free(text);
+	n = snprintf(line, sizeof(line), "{\"id\":\"%s\",\"reason\":\"%s\","
+		"\"serial\":%" PRId64 "}\n", id, reason, serial);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	out_write(&b->out[MEMBER_TOMBSTONES], line, (size_t)n);
 	return 0;
 }
 
@@ -711,9 +475,9 @@ csv_schema(void)
 {
 	json_t *fields = json_array();
 
-	for (size_t i = 0; fields && i < NCSV; i++)
+	for (size_t i = 0; fields && i < FORMAT_CSV_COLUMNS; i++)
 		if (json_array_append_new(fields, json_pack("{s:s, s:s}",
-		    "name", csv_columns[i], "type", "string")) < 0) {
+		    "name", format_csv_columns[i], "type", "string")) < 0) {
 			json_decref(fields);
 			return NULL;
 		}
@@ -917,13 +681,21 @@ out:
 static int
 open_outputs(struct build *b)
 {
+	struct text header = { 0 };
+	int rc = 0;
+
 	for (int m = 0; m < MEMBER_COUNT; m++)
 		if (m != MEMBER_DATAPACKAGE && out_open(b, m) < 0)
 			return -1;
-	for (size_t i = 0; i < NCSV; i++)
-		csv_cell(&b->row, csv_columns[i], i + 1 == NCSV);
-	out_write(&b->out[MEMBER_RECORDS_CSV], b->row.p, b->row.len);
-	return b->row.failed ? -1 : 0;
+	for (size_t i = 0; i < FORMAT_CSV_COLUMNS; i++)
+		csv_cell(&header, format_csv_columns[i],
+			i + 1 == FORMAT_CSV_COLUMNS);
+	if (header.failed)
+		rc = -1;
+	else
+		out_write(&b->out[MEMBER_RECORDS_CSV], header.p, header.len);
+	free(header.p);
+	return rc;
 }
 
 static int
@@ -932,7 +704,7 @@ close_outputs(struct build *b)
 	int rc = 0;
 
 	for (int m = 0; m < MEMBER_COUNT; m++)
-		if (out_close(&b->out[m]) < 0)
+		if (output_close(&b->out[m]) < 0)
 			rc = -1;
 	return rc;
 }
@@ -946,8 +718,10 @@ build_release(struct publish *p, const char *dir)
 	p->records = p->previous_records = 0;
 	p->added = p->updated = p->removed = 0;
 	p->ndiff = 0;
-	for (int m = 0; m < MEMBER_COUNT; m++)
-		b.out[m].fd = -1;
+	if (writer_start(&b.writer) < 0) {
+		log_error("cannot start the writer thread");
+		goto out;
+	}
 	if (!(b.sources = json_object()) || open_outputs(&b) < 0)
 		goto out;
 	/* One read transaction: the release is one moment of the store. */
@@ -967,8 +741,7 @@ build_release(struct publish *p, const char *dir)
 	rc = 0;
 out:
 	close_outputs(&b);
-	free(b.line.p);
-	free(b.row.p);
+	writer_stop(b.writer);
 	json_decref(b.sources);
 	return rc;
 }

@@ -25,6 +25,95 @@ struct diff_entry {
 	char reason[RELEASE_REASON_SIZE];
 };
 
+/* A release's member file being written (output.c): its size and sha256
+ * grow as blocks are handed to the writer thread. */
+#define OUTPUT_BLOCK (256 * 1024)
+struct writer;
+
+struct output {
+	struct writer *w;
+	int fd;				/* -1: hashed and counted only */
+	char path[4200];
+	struct hash hash;		/* complete after output_close */
+	uint64_t bytes;
+	char *block;
+	size_t used;
+	bool failed, no_memory;
+	int error;
+};
+
+/* Starts and stops the writer thread (stopping waits for its work). */
+int writer_start(struct writer **w);
+void writer_stop(struct writer *w);
+/* Creates PATH (or, NULL, counts and hashes only). Returns 0 or -1. */
+int output_open(struct output *o, struct writer *w, const char *path);
+void output_write(struct output *o, const void *data, size_t len);
+/* Waits for the file's blocks, syncs and closes it. Returns 0, or -1
+ * after logging; harmless on an output never opened. */
+int output_close(struct output *o);
+
+/* A growing string (format.c); FAILED once memory ran out. */
+struct text {
+	char *p;
+	size_t len, cap;
+	bool failed;
+};
+void text_add(struct text *t, const char *data, size_t len);
+void text_str(struct text *t, const char *s);
+
+/* Appends one RFC 4180 cell (NULL: empty), with "," or, LAST, CRLF; a
+ * cell a spreadsheet would take for a formula gets a leading '. */
+void csv_cell(struct text *t, const char *s, bool last);
+#define FORMAT_CSV_COLUMNS 13
+extern const char *const format_csv_columns[FORMAT_CSV_COLUMNS];
+
+/* The columns of a publishable row, in the order build.c selects them. */
+enum row_column {
+	ROW_ID, ROW_KIND, ROW_SOURCE, ROW_TITLE, ROW_URL, ROW_FIELDS,
+	ROW_BASIS, ROW_CONTENT_SHA256, ROW_CAPTURED_AT, ROW_SOURCE_URL,
+	ROW_COLUMNS
+};
+
+/* Batches of rows copied from the store, formatted by a worker thread
+ * (format.c) into records.jsonl lines, records.csv rows and line
+ * hashes. */
+struct batch;
+struct formatter;
+
+struct formatted {
+	const char *id, *source;
+	const char *line;		/* no newline */
+	size_t line_len;
+	const char *csv;		/* with its CRLF */
+	size_t csv_len;
+	const unsigned char *hash;	/* RELEASE_LINE_HASH_BYTES */
+};
+
+struct batch *batch_new(void);
+void batch_free(struct batch *b);
+void batch_clear(struct batch *b);
+size_t batch_rows(const struct batch *b);
+/* Copies the current row of S (columns as enum row_column). */
+int batch_add_row(struct batch *b, sqlite3_stmt *s);
+/* A correction of the row added last. */
+int batch_add_correction(struct batch *b, const char *field,
+	const char *value);
+const char *batch_id(const struct batch *b, size_t i);
+/* Row I once formatted; -1 when its fields are not a JSON object or
+ * memory ran out. */
+int batch_result(const struct batch *b, size_t i, struct formatted *out);
+
+/* At most this many batches are handed over and not yet consumed. */
+#define FORMATTER_IN_FLIGHT 4
+
+int formatter_start(struct formatter **f);
+/* Hands B to the workers. */
+void formatter_submit(struct formatter *f, struct batch *b);
+/* Waits until B is formatted. */
+void formatter_wait(struct formatter *f, const struct batch *b);
+/* Waits for every batch handed over, then ends the workers. */
+void formatter_stop(struct formatter *f);
+
 struct publish {
 	const struct config *cfg;
 	struct store *st;
