@@ -154,21 +154,9 @@ fail:
 int
 blob_writer_write(struct blob_writer *w, const void *data, size_t len)
 {
-	const char *p = data;
-	ssize_t n;
-
 	hash_update(&w->hash, data, len);
 	w->bytes += len;
-	while (len > 0) {
-		if ((n = write(w->fd, p, len)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return file_write_all(w->fd, data, len);
 }
 
 uint64_t

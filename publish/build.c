@@ -604,20 +604,6 @@ out:
 	return text;
 }
 
-/* Writes a small file of the release folder durably. */
-static int
-put_file(const char *dir, const char *name, const char *text)
-{
-	char path[4200], err[1024];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	if (file_replace(path, text, strlen(text), 0644, err,
-	    sizeof(err)) == 0)
-		return 0;
-	log_error("%s", err);
-	return -1;
-}
-
 /* The archive from the member files, then SHA256SUMS and its signature;
  * the member files are removed, leaving the release folder's three. */
 static int
@@ -668,8 +654,8 @@ write_archive(struct build *b)
 		log_error("signing " RELEASE_SUMS ": %s", err);
 		goto out;
 	}
-	if (put_file(b->dir, RELEASE_SUMS, sums) < 0 ||
-	    put_file(b->dir, RELEASE_SUMS RELEASE_SIG_SUFFIX, sig) < 0)
+	if (tree_put_file(b->dir, RELEASE_SUMS, sums) != 0 ||
+	    tree_put_file(b->dir, RELEASE_SUMS RELEASE_SIG_SUFFIX, sig) != 0)
 		goto out;
 	rc = 0;
 out:

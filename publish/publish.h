@@ -155,6 +155,8 @@ int build_mark_done(struct store *st, int64_t serial);
 /* Path helpers: DIR/releases/NNNNNN and its .NNNNNN.tmp. */
 int tree_release_dir(const struct publish *p, int64_t serial, bool tmp,
 	char *buf, size_t len);
+/* Writes DIR/NAME durably (temp file, fsync, rename). */
+int tree_put_file(const char *dir, const char *name, const char *text);
 /* Removes leftovers of an interrupted build (.NNNNNN.tmp folders). */
 int tree_clean(const struct publish *p);
 /* Reads the current pointer, if there is one (*FOUND false if not). */

@@ -188,8 +188,8 @@ put_link(const struct publish *p, const char *name, const char *target)
 	return 0;
 }
 
-static int
-write_file(const char *dir, const char *name, const char *text)
+int
+tree_put_file(const char *dir, const char *name, const char *text)
 {
 	char path[4200], err[1024];
 
@@ -227,8 +227,8 @@ write_pointer_dir(const struct publish *p, const char *name,
 		log_error("%s: %s", dir, strerror(errno));
 		goto out;
 	}
-	if ((rc = write_file(dir, RELEASE_POINTER, text)) == 0)
-		rc = write_file(dir, RELEASE_POINTER RELEASE_SIG_SUFFIX, sig);
+	if ((rc = tree_put_file(dir, RELEASE_POINTER, text)) == 0)
+		rc = tree_put_file(dir, RELEASE_POINTER RELEASE_SIG_SUFFIX, sig);
 out:
 	free(text);
 	free(sig);
