@@ -23,6 +23,8 @@ date_parse_utc(const char *s, time_t *out)
 {
 	struct tm tm;
 	char *end;
+	char again[DATE_RFC3339_SIZE];
+	time_t t;
 
 	memset(&tm, 0, sizeof(tm));
 	if (strlen(s) != DATE_RFC3339_SIZE - 1)
@@ -30,7 +32,13 @@ date_parse_utc(const char *s, time_t *out)
 	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (!end || *end != '\0')
 		return -1;
-	*out = timegm(&tm);
+	/* Only a time that writes back the same: strptime takes 31 April
+	 * and year 0351, which timegm rolls over and strftime writes as
+	 * something else. */
+	t = timegm(&tm);
+	if (strcmp(date_format_utc(t, again), s) != 0)
+		return -1;
+	*out = t;
 	return 0;
 }
 

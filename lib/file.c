@@ -112,7 +112,7 @@ file_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int
+static int __attribute__((format(printf, 4, 5)))
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;

@@ -29,7 +29,7 @@ static const char *const reasons[] = {
 	"deleted-at-source", "source-removed",
 };
 
-static int
+static int __attribute__((format(printf, 4, 5)))
 fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
 	va_list ap;

@@ -48,7 +48,7 @@ review_action_basis(enum review_action action)
 	return actions[action].basis;
 }
 
-static int
+static int __attribute__((format(printf, 3, 4)))
 invalid(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;

@@ -76,6 +76,12 @@ test_utc_round_trip(void **state)
 	assert_int_equal(t, 1795168800);
 	assert_int_equal(date_parse_utc("2026-11-20T10:00:00", &t), -1);
 	assert_int_equal(date_parse_utc("2026-11-20T10:00:00Zx", &t), -1);
+	/* Found by fuzzing latest.json: times that do not write back the
+	 * same (a three-digit year, a day the month lacks) are refused. */
+	assert_int_equal(date_parse_utc("0351-12-05T16:36:04Z", &t), -1);
+	assert_int_equal(date_parse_utc("2026-04-31T00:00:00Z", &t), -1);
+	assert_int_equal(date_parse_utc("2026-02-29T00:00:00Z", &t), -1);
+	assert_int_equal(date_parse_utc("2028-02-29T00:00:00Z", &t), 0);
 }
 
 static void
