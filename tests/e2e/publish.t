@@ -196,11 +196,12 @@ is "$(q "SELECT count(*) FROM release")" 1 "--dry-run uses no serial"
 "$BIN/cybil-review" -q -c "$C" reset "$s1"
 
 # --- determinism -----------------------------------------------------------------
+epoch=$(date +%s)
 for copy in a b; do
 	mkdir -p "$T/$copy"
 	cp "$T/snapshot.db" "$T/$copy/cybil.db"
 	conf "$T/$copy.conf" "$T/$copy/cybil.db" "$T/$copy/public" "$T/keys/cybil.key"
-	SOURCE_DATE_EPOCH=$(date +%s) "$BIN/cybil-publish" -q -c "$T/$copy.conf"
+	SOURCE_DATE_EPOCH=$epoch "$BIN/cybil-publish" -q -c "$T/$copy.conf"
 done
 ok "two publishes of copies of one store give identical trees" \
 	diff -r "$T/a/public" "$T/b/public"
@@ -234,26 +235,60 @@ is "$(/usr/bin/sqlite3 "$T/mirror.db" "SELECT group_concat(serial) FROM applied"
 ok "pulling again is a no-op" "$BIN/cybil-pull" -q \
 	--pubkey "$T/keys/cybil.key.pub" "$HTTPD_URL/public" --into "$T/mirror.db"
 
+# --- a correction is an update; re-signing keeps the serial --------------------
+n4=$(id_of n4)
+"$BIN/cybil-review" -q -c "$C" correct "$n4" title "Fourth, corrected"
+ok "publish after a correction" "$BIN/cybil-publish" -q -c "$C"
+R3=$PUB/releases/000003
+mkdir -p "$T/x3"
+tar --zstd -xf "$R3/cybil-000003.tar.zst" -C "$T/x3"
+is "$(cat "$T/x3/changes.jsonl")" "{\"change\":\"updated\",\"id\":\"$n4\"}" \
+	"changes.jsonl lists the corrected record as updated"
+like "$(grep "$n4" "$T/x3/records.jsonl")" '"title":"Fourth, corrected"' \
+	"records.jsonl carries the corrected title"
+like "$(grep "$n4" "$T/x3/records.csv")" '"Fourth, corrected"' \
+	"...and so does records.csv"
+# A pointer signed four days ago (of seven) has less than half its life
+# left: the next publish re-signs it under the same serial.
+SOURCE_DATE_EPOCH=$(($(date +%s) - 4 * 86400)) \
+	"$BIN/cybil-publish" -q -c "$C" --force
+before=$(cat "$PUB/latest.json")
+like "$before" '"serial":4,' "a release made four days ago"
+ok "publishing with nothing changed re-signs it" "$BIN/cybil-publish" -q -c "$C"
+after=$(cat "$PUB/latest.json")
+like "$after" '"serial":4,' "...keeping the serial"
+[ "$before" != "$after" ] && [ "${before%%\"expires\"*}" = "${after%%\"expires\"*}" ]
+_tap_result $? "...with a later expiry and nothing else changed but kept"
+ok "the re-signed tree verifies" "$BIN/cybil-verify" -q -c "$C" "$PUB"
+is "$(q "SELECT count(*) FROM release")" 4 "re-signing used no serial"
+
 # --- max_drop -------------------------------------------------------------------
 "$BIN/cybil-review" -q -c "$C" refuse --source news --all --yes
 exits 3 "removing more than max_drop is refused" "$BIN/cybil-publish" -q -c "$C"
-is "$(q "SELECT count(*) FROM release")" 2 "...and uses no serial"
+is "$(q "SELECT count(*) FROM release")" 4 "...and uses no serial"
 ok "the refused attempt left no temp folder" \
 	sh -c "! ls -A '$PUB/releases' | grep -q tmp"
 ok "--force publishes it" "$BIN/cybil-publish" -q -c "$C" --force
-like "$(cat "$PUB/latest.json")" '"serial":3,' "release 3 is out"
+like "$(cat "$PUB/latest.json")" '"serial":5,' "release 5 is out"
+mkdir -p "$T/x5"
+tar --zstd -xf "$PUB/releases/000005/cybil-000005.tar.zst" -C "$T/x5"
+is "$(grep -c '"reason":"refused"' "$T/x5/changes.jsonl")" 4 \
+	"its changes give the four refusals their reason"
+is "$(wc -l <"$T/x5/tombstones.jsonl")" 5 \
+	"its tombstones keep the withdrawal and add the refusals"
 
 # --- purge and keep ----------------------------------------------------------------
 ok "--purge revokes the releases holding refused or withdrawn records" \
 	"$BIN/cybil-publish" -q -c "$C" --purge
-like "$(cat "$PUB/latest.json")" '"kept":\[3\],.*"revoked":\[1,2\]' \
+# Releases 1 and 2 already went with keep = 3; 3 and 4 held n1.
+like "$(cat "$PUB/latest.json")" '"kept":\[5\],.*"revoked":\[3,4\]' \
 	"latest.json lists them as revoked"
-ok "...and they are gone" sh -c "[ ! -e '$R1' ] && [ ! -e '$R2' ]"
+ok "...and they are gone" sh -c "[ ! -e '$R1' ] && [ ! -e '$R2' ] && [ ! -e '$R3' ]"
 ok "the purged tree verifies" "$BIN/cybil-verify" -q -c "$C" "$PUB"
 for _ in 1 2 3; do "$BIN/cybil-publish" -q -c "$C" --force; done
-is "$(ls "$PUB/releases" | tr '\n' ' ')" "000004 000005 000006 " \
+is "$(ls "$PUB/releases" | tr '\n' ' ')" "000006 000007 000008 " \
 	"keep = 3 keeps the newest three"
-like "$(cat "$PUB/latest.json")" '"kept":\[4,5,6\]' "latest.json lists them"
+like "$(cat "$PUB/latest.json")" '"kept":\[6,7,8\]' "latest.json lists them"
 ok "the tree verifies, each kept release against the one before" \
 	"$BIN/cybil-verify" -q -c "$C" "$PUB"
 
