@@ -1,9 +1,11 @@
 /* cybil-publish: writes the next release from consented records only
- * (SPEC §6), in the crash-safe order: built in releases/.NNNNNN.tmp/,
- * the serial reserved in the store ("building"), the folder renamed into
- * place, the pointer replaced, the release marked done. A run killed at
- * any step leaves a tree that verifies, and the next run finishes or
- * rebuilds what was left. */
+ * (SPEC §6), in the crash-safe order: built in releases/.NNNNNN.tmp/
+ * from one read of the store; then, only if it differs from the last
+ * release (so that no serial is spent on nothing), the serial reserved
+ * in the store ("building"), the folder renamed into place, the pointer
+ * replaced, the release marked done. A run killed at any step leaves a
+ * tree that verifies, and the next run finishes or rebuilds what was
+ * left. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -210,10 +212,10 @@ print_diff(const struct publish *p)
 static bool
 drops_too_many(const struct publish *p)
 {
-	unsigned __int128 removed = p->removed, limit = p->previous_records;
-
-	return p->previous_records > 0 &&
-		removed * 10000 > limit * p->cfg->publish_max_drop;
+	/* Shares are in hundredths of a percent; record counts are far
+	 * below 2^64 / 10000. */
+	return p->previous_records > 0 && (uint64_t)p->removed * 10000 >
+		p->previous_records * p->cfg->publish_max_drop;
 }
 
 static int

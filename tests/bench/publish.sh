@@ -76,7 +76,7 @@ EOF
 "$PUBLISH" -q -c "$work/base/cybil.conf" --keygen >/dev/null
 "$PUBLISH" -q -c "$work/base/cybil.conf" --dry-run >/dev/null
 echo "publish bench: making a store of $RECORDS publishable records"
-"$SQLITE" "$work/base/cybil.db" <<EOF
+"$SQLITE" "$work/base/cybil.db" >/dev/null <<EOF
 PRAGMA journal_mode = WAL;
 DROP TRIGGER record_starts_pending;
 BEGIN;
