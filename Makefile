@@ -68,6 +68,8 @@ MANPAGES = $(wildcard man/*.1 man/*.5)
 
 .PHONY: all deps check unit e2e demo bench fuzz fuzz-bins install uninstall clean
 .SUFFIXES:
+# A failed recipe leaves no half-made target behind.
+.DELETE_ON_ERROR:
 # Keep the test objects: they are intermediate files of the test binaries.
 .SECONDARY:
 
@@ -110,6 +112,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBCYBIL)
 build/fuzz/tests/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(LIBCYBIL)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+
+# The parsers' target links parse/'s objects, and sees its private header.
+FUZZ_PARSE_OBJ = $(patsubst %.c,build/fuzz/%.o,\
+	$(filter-out parse/main.c,$(wildcard parse/*.c)))
+build/fuzz/tests/fuzz_parse: build/fuzz/tests/fuzz/fuzz_parse.o \
+	$(FUZZ_PARSE_OBJ) $(LIBCYBIL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+build/fuzz/tests/fuzz/fuzz_parse.o: ALL_CFLAGS += -Iparse
 
 fuzz-bins: $(FUZZ_BINS)
 

@@ -142,40 +142,65 @@ text_json(struct text *t, const json_t *v)
 	}
 }
 
-/* Untrusted text stays text; the *_html fields keep only allow-listed
- * markup; a decimal number becomes a string, so no reader rounds it. */
+/* A decimal as the shortest string that reads back as the same double,
+ * so that "0.1" stays "0.1". */
+static json_t *
+decimal_string(double d)
+{
+	char num[64];
+
+	for (int precision = 1; precision <= 17; precision++) {
+		snprintf(num, sizeof(num), "%.*g", precision, d);
+		if (strtod(num, NULL) == d)
+			break;
+	}
+	return json_string(num);
+}
+
+static bool
+html_key(const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	return n > 5 && strcmp(key + n - 5, "_html") == 0;
+}
+
+/* The cleaned form of V, in place or as a replacement in *OUT (NULL when
+ * V stays): untrusted text stays text, HTML (a string under a *_html
+ * key, also inside arrays there) keeps only allow-listed markup, and a
+ * decimal number becomes a string, so no reader rounds it. */
 static int
-clean_value(json_t *parent, const char *key, json_t *v, int depth)
+clean_value(json_t *v, bool html, int depth, json_t **out)
 {
 	const char *k;
-	json_t *child;
-	size_t i, klen;
+	json_t *child, *repl;
+	size_t i;
 	char *clean;
 	int rc;
 
+	*out = NULL;
 	if (depth > 64)
 		return -1;
-	if (json_is_object(v)) {
-		json_object_foreach(v, k, child)
-			if (clean_value(v, k, child, depth + 1) < 0)
-				return -1;
-	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, child)
-			if (clean_value(NULL, NULL, child, depth + 1) < 0)
-				return -1;
-	} else if (json_is_real(v) && parent && key) {
-		char num[64];
-
-		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
-		return json_object_set_new(parent, key, json_string(num));
-	} else if (json_is_string(v) && key &&
-	    (klen = strlen(key)) > 5 && strcmp(key + klen - 5, "_html") == 0) {
+	if (json_is_real(v))
+		return (*out = decimal_string(json_real_value(v))) ? 0 : -1;
+	if (json_is_string(v) && html) {
 		if (!(clean = sanitize_html(json_string_value(v),
 		    json_string_length(v))))
 			return -1;
 		rc = json_string_set(v, clean);
 		free(clean);
 		return rc;
+	}
+	if (json_is_object(v)) {
+		json_object_foreach(v, k, child)
+			if (clean_value(child, html_key(k), depth + 1, &repl) < 0
+			    || (repl && json_object_set_new(v, k, repl) < 0))
+				return -1;
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+			if (clean_value(child, html, depth + 1, &repl) < 0 ||
+			    (repl && json_array_set_new(v, i, repl) < 0))
+				return -1;
 	}
 	return 0;
 }
@@ -185,7 +210,7 @@ clean_value(json_t *parent, const char *key, json_t *v, int depth)
 static json_t *
 record_object(const struct batch *b, const struct row *r)
 {
-	json_t *rec = json_object(), *fields;
+	json_t *rec = json_object(), *fields, *repl = NULL;
 	const char *field;
 	json_error_t jerr;
 
@@ -208,7 +233,8 @@ record_object(const struct batch *b, const struct row *r)
 		    json_string(b->input.p + b->corrs[i].value)) < 0)
 			goto fail;
 	}
-	if (clean_value(NULL, "fields", fields, 0) < 0 ||
+	/* An object is cleaned in place: REPL stays NULL. */
+	if (clean_value(fields, false, 0, &repl) < 0 ||
 	    json_object_set(rec, "fields", fields) < 0)
 		goto fail;
 	json_decref(fields);

@@ -283,13 +283,15 @@ static int
 purge(struct publish *p, int64_t current)
 {
 	size_t purged;
-	int rc;
+	int rc, refreshed;
 
-	if ((rc = tree_purge(p, current, &purged)) != 0)
-		return rc;
+	rc = tree_purge(p, current, &purged);
 	log_info("--purge: %zu release%s revoked", purged, purged == 1 ? "" :
 		"s");
-	return refresh_pointer(p, purged > 0);
+	/* What was revoked goes off disk and into the pointer even when
+	 * another release could not be read. */
+	refreshed = refresh_pointer(p, purged > 0);
+	return rc ? rc : refreshed;
 }
 
 /* Whether the last done release is missing from disk (the tree was
@@ -381,8 +383,6 @@ run(struct publish *p, const struct options *o)
 	int64_t reserved = 0;
 	int rc;
 
-	if (o->dry_run)
-		return dry_run(p);
 	if ((rc = load_key(p)) != 0 || (rc = tree_clean(p)) != 0 ||
 	    (rc = tree_recover(p, &reserved)) != 0)
 		return rc;
@@ -415,6 +415,12 @@ publish(const struct options *o)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	if (o->dry_run) {
+		/* Only reads: no lock, so it works during a run. */
+		if ((rc = cli_open_store(cfg, &p.st)) == 0)
+			rc = dry_run(&p);
+		goto out;
+	}
 	switch (lock_acquire(cfg->store_path, &lock, err, sizeof(err))) {
 	case LOCK_HELD: break;
 	case LOCK_BUSY: log_error("%s", err); rc = EXIT_TEMPFAIL; goto out;
@@ -427,13 +433,12 @@ publish(const struct options *o)
 		rc = rc == STORE_BUSY ? EXIT_TEMPFAIL : EXIT_PARTIAL;
 		goto out;
 	}
-	if (!o->dry_run && file_make_parent_dirs(p.releases_dir) < 0) {
+	if (file_make_parent_dirs(p.releases_dir) < 0) {
 		log_error("%s: %s", cfg->publish_dir, strerror(errno));
 		rc = EXIT_PARTIAL;
 		goto out;
 	}
-	if (!o->dry_run && mkdir(p.releases_dir, 0755) < 0 &&
-	    errno != EEXIST) {
+	if (mkdir(p.releases_dir, 0755) < 0 && errno != EEXIST) {
 		log_error("%s: %s", p.releases_dir, strerror(errno));
 		rc = EXIT_PARTIAL;
 		goto out;

@@ -169,9 +169,9 @@ int tree_read_pointer(const struct publish *p, struct release_pointer *out,
 int tree_point(struct publish *p, int64_t serial, time_t created,
 	const char sums_sha256[HASH_HEX_SIZE], uint64_t sums_bytes,
 	const char audit_head[HASH_HEX_SIZE], time_t expires);
-/* Deletes the kept releases older than the current one that hold a
- * withdrawn or refused record, marking them revoked; *PURGED counts
- * them. */
+/* Marks revoked the kept releases older than CURRENT that hold a record
+ * now withdrawn or refused (tree_point then deletes them); *PURGED
+ * counts them, also when an error is returned after some were marked. */
 int tree_purge(struct publish *p, int64_t current, size_t *purged);
 /* Finishes a release left "building" by an interrupted run whose
  * folder is in place: the pointer moves to it and the store learns its

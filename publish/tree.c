@@ -406,13 +406,15 @@ compare_ids(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-/* The ids of withdrawn or refused records ever published, sorted. */
+/* The ids of the records whose consent is now withdrawn or refused,
+ * sorted: whatever reason their tombstone gives (a record that left as
+ * re-pended may be withdrawn since), no release may keep them. */
 static int
 withdrawn_ids(const struct publish *p, char (**ids)[RELEASE_ID_SIZE],
 	size_t *n)
 {
-	sqlite3_stmt *s = store_statement(p->st, "SELECT id FROM tombstone"
-		" WHERE reason IN ('withdrawn', 'refused') ORDER BY id");
+	sqlite3_stmt *s = store_statement(p->st, "SELECT id FROM record"
+		" WHERE consent IN ('withdrawn', 'refused') ORDER BY id");
 	char (*grown)[RELEASE_ID_SIZE];
 	size_t cap = 0;
 	int step = SQLITE_ERROR;
@@ -480,7 +482,7 @@ tree_purge(struct publish *p, int64_t current, size_t *purged)
 	char name[RELEASE_ARCHIVE_SIZE], err[1024];
 	int64_t *serials = NULL;
 	size_t nids, nserials;
-	int rc;
+	int rc, unread = 0;
 
 	*purged = 0;
 	if ((rc = withdrawn_ids(p, &ids, &nids)) != 0 || nids == 0 ||
@@ -493,7 +495,7 @@ tree_purge(struct publish *p, int64_t current, size_t *purged)
 		if (release_content_read(path, serials[i], NULL, &c, err,
 		    sizeof(err)) != RELEASE_OK) {
 			log_error("--purge: %s", err);
-			rc = EXIT_PARTIAL;
+			unread = EXIT_PARTIAL;
 			continue;
 		}
 		if (holds_any(&c, (const char (*)[RELEASE_ID_SIZE])ids,
@@ -511,7 +513,7 @@ tree_purge(struct publish *p, int64_t current, size_t *purged)
 out:
 	free(ids);
 	free(serials);
-	return rc;
+	return rc ? rc : unread;
 }
 
 static int

@@ -84,7 +84,14 @@ parse_options(int argc, char **argv, struct options *o)
 	o->max_bytes = DEFAULT_MAX_BYTES;
 	while ((c = getopt_long(argc, argv, "c:qvh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'c': break;	/* no configuration is needed */
+		case 'c':
+			/* No configuration is needed, but one named must
+			 * exist (SPEC §2). */
+			if (access(optarg, F_OK) < 0) {
+				log_error("%s: %s", optarg, strerror(errno));
+				return EXIT_USAGE;
+			}
+			break;
 		case 'q': o->quiet = 1; break;
 		case 'v': o->verbose = 1; break;
 		case 'i': o->into = optarg; break;
@@ -419,6 +426,7 @@ prepare_source(struct pull *p)
 {
 	const char *src = p->o->source;
 	size_t n = strlen(src);
+	int rc;
 
 	if (!is_url(src)) {
 		snprintf(p->tree, sizeof(p->tree), "%s", src);
@@ -435,11 +443,10 @@ prepare_source(struct pull *p)
 		return EXIT_PARTIAL;
 	}
 	p->staged = true;
-	if (download(p, RELEASE_POINTER, RELEASE_POINTER_MAX) != 0 ||
-	    download(p, RELEASE_POINTER RELEASE_SIG_SUFFIX,
-	    RELEASE_SIG_MAX) != 0)
-		return EXIT_PARTIAL;
-	return 0;
+	if ((rc = download(p, RELEASE_POINTER, RELEASE_POINTER_MAX)) != 0)
+		return rc;
+	return download(p, RELEASE_POINTER RELEASE_SIG_SUFFIX,
+		RELEASE_SIG_MAX);
 }
 
 static int

@@ -292,4 +292,37 @@ like "$(cat "$PUB/latest.json")" '"kept":\[6,7,8\]' "latest.json lists them"
 ok "the tree verifies, each kept release against the one before" \
 	"$BIN/cybil-verify" -q -c "$C" "$PUB"
 
+# --- a fresh store: html in arrays, decimals, a late withdrawal -----------------
+mkdir -p "$T/f"
+cp "$T/snapshot.db" "$T/f/cybil.db"
+conf "$T/f.conf" "$T/f/cybil.db" "$T/f/public" "$T/keys/cybil.key"
+F="-q -c $T/f.conf"
+fq() { /usr/bin/sqlite3 "$T/f/cybil.db" "$1"; }
+n5=$(fq "SELECT id FROM record WHERE external_id = 'n5'")
+fq "UPDATE record SET fields = json_set(fields, '\$.parts_html',
+	json_array('<script>alert(1)</script><b>kept</b>', 'x<iframe></iframe>'),
+	'\$.amount', 0.1, '\$.ratio', json_array(2.5)) WHERE id = '$n5'"
+ok "a record with HTML in an array and decimals publishes" \
+	"$BIN/cybil-publish" $F
+mkdir -p "$T/xf"
+tar --zstd -xf "$T/f/public/releases/000001/cybil-000001.tar.zst" -C "$T/xf"
+line=$(grep "$n5" "$T/xf/records.jsonl")
+like "$line" '"parts_html":\["<b>kept</b>","x"\]' \
+	"HTML inside an array under a *_html key is sanitised too"
+like "$line" '"amount":"0.1"' "a decimal becomes its shortest string"
+like "$line" '"ratio":\["2.5"\]' "...also inside an array"
+# Pending first (it leaves as re-pended), withdrawn afterwards: --purge
+# must still find release 1, which holds it.
+"$BIN/cybil-review" $F reset "$n5"
+"$BIN/cybil-publish" $F
+is "$(tar --zstd -xOf "$T/f/public/releases/000002/cybil-000002.tar.zst" \
+	tombstones.jsonl)" "{\"id\":\"$n5\",\"reason\":\"repended\",\"serial\":2}" \
+	"reset: the record leaves as re-pended"
+"$BIN/cybil-review" $F withdraw "$n5"
+ok "withdrawn later, --purge" "$BIN/cybil-publish" $F --purge
+like "$(cat "$T/f/public/latest.json")" '"revoked":\[1\]' \
+	"--purge revokes the release that held it, whatever its tombstone says"
+ok "--dry-run works while a run holds the lock" \
+	flock -n "$T/f/cybil.db.lock" "$BIN/cybil-publish" $F --dry-run
+
 done_testing

@@ -146,6 +146,10 @@ exits 3 "...and cybil-pull" "$BIN/cybil-pull" -q --pubkey "$KEY" \
 # Caps and the network.
 exits 3 "an archive over --max-bytes is refused" "$BIN/cybil-pull" -q \
 	--pubkey "$KEY" --max-bytes 100 "$HTTPD_URL/good" --into "$T/fresh.db"
+mkdir -p "$T/www/huge"
+head -c 100000 /dev/zero | tr '\0' ' ' >"$T/www/huge/latest.json"
+exits 3 "a latest.json over its cap is refused" "$BIN/cybil-pull" -q \
+	--pubkey "$KEY" "$HTTPD_URL/huge" --into "$T/fresh.db"
 exits 1 "an unreachable server is a network failure" "$BIN/cybil-pull" -q \
 	--pubkey "$KEY" "http://127.0.0.1:1/" --into "$T/fresh.db"
 exits 3 "a missing latest.json in a folder is refused" "$BIN/cybil-pull" -q \
