@@ -276,6 +276,9 @@ is "$(grep -c '"reason":"refused"' "$T/x5/changes.jsonl")" 4 \
 	"its changes give the four refusals their reason"
 is "$(wc -l <"$T/x5/tombstones.jsonl")" 5 \
 	"its tombstones keep the withdrawal and add the refusals"
+is "$(wc -c <"$T/x5/records.jsonl") $(grep -rc -e Fourth -e Markup -e HYPERLINK \
+	"$T/x5" | awk -F: '{ n += $2 } END { print n }')" "0 0" \
+	"no refused record's content is in release 5"
 
 # --- purge and keep ----------------------------------------------------------------
 ok "--purge revokes the releases holding refused or withdrawn records" \
