@@ -256,7 +256,8 @@ put_in_place(const struct publish *p, const char *tmp, const char *dir)
 }
 
 /* Re-signs the pointer with a later expiry when less than half of its
- * lifetime is left, or when --purge changed what is kept. */
+ * lifetime is left, or when --purge changed what is kept; writes it
+ * again when it was lost. */
 static int
 refresh_pointer(struct publish *p, bool purged)
 {
@@ -266,8 +267,11 @@ refresh_pointer(struct publish *p, bool purged)
 	int rc;
 
 	if ((rc = release_time(&now)) != 0 ||
-	    (rc = tree_read_pointer(p, &ptr, &found)) != 0 || !found)
+	    (rc = tree_read_pointer(p, &ptr, &found)) != 0)
 		return rc;
+	if (!found)
+		return p->previous ? tree_repoint(p, p->previous, now +
+			p->cfg->publish_expires) : 0;
 	if (purged || now >= ptr.expires - p->cfg->publish_expires / 2) {
 		log_info("re-signing " RELEASE_POINTER " of release %06" PRId64,
 			ptr.serial);

@@ -169,6 +169,8 @@ int tree_read_pointer(const struct publish *p, struct release_pointer *out,
 int tree_point(struct publish *p, int64_t serial, time_t created,
 	const char sums_sha256[HASH_HEX_SIZE], uint64_t sums_bytes,
 	const char audit_head[HASH_HEX_SIZE], time_t expires);
+/* Points a lost latest.json at the done release SERIAL again. */
+int tree_repoint(struct publish *p, int64_t serial, time_t expires);
 /* Marks revoked the kept releases older than CURRENT that hold a record
  * now withdrawn or refused (tree_point then deletes them); *PURGED
  * counts them, also when an error is returned after some were marked. */

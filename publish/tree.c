@@ -516,16 +516,19 @@ out:
 	return rc ? rc : unread;
 }
 
+/* The row of SQL (whose ?1, if any, is *SERIAL): *SERIAL, the release
+ * time and the audit head; *SERIAL is 0 when there is no such row. */
 static int
-building_serial(const struct publish *p, int64_t *serial, time_t *created,
-	char audit_head[HASH_HEX_SIZE])
+release_row(const struct publish *p, const char *sql, int64_t *serial,
+	time_t *created, char audit_head[HASH_HEX_SIZE])
 {
-	sqlite3_stmt *s = store_statement(p->st, "SELECT serial, created,"
-		" audit_head FROM release WHERE state = 'building'"
-		" ORDER BY serial DESC LIMIT 1");
+	sqlite3_stmt *s = store_statement(p->st, sql);
 	const char *t, *head;
 	int step = SQLITE_ERROR;
 
+	if (s && sqlite3_bind_parameter_count(s) == 1 &&
+	    sqlite3_bind_int64(s, 1, *serial) != SQLITE_OK)
+		s = NULL;
 	*serial = 0;
 	if (s && (step = sqlite3_step(s)) == SQLITE_ROW) {
 		*serial = sqlite3_column_int64(s, 0);
@@ -541,8 +544,8 @@ building_serial(const struct publish *p, int64_t *serial, time_t *created,
 		sqlite3_reset(s);
 	if (step == SQLITE_ROW || step == SQLITE_DONE)
 		return 0;
-	log_error("%s: reading the release being built: %s",
-		store_path(p->st), store_errmsg(p->st));
+	log_error("%s: reading the release table: %s", store_path(p->st),
+		store_errmsg(p->st));
 	return EXIT_PARTIAL;
 }
 
@@ -604,19 +607,51 @@ sums_of(const char *dir, char sha[HASH_HEX_SIZE], uint64_t *bytes)
 	return 0;
 }
 
+/* Points latest.json at release SERIAL, in place in DIR, made at CREATED
+ * with audit head HEAD. */
+static int
+point_at(struct publish *p, const char *dir, int64_t serial, time_t created,
+	const char head[HASH_HEX_SIZE], time_t expires)
+{
+	char sha[HASH_HEX_SIZE];
+	uint64_t bytes;
+	int rc;
+
+	if ((rc = sums_of(dir, sha, &bytes)) != 0)
+		return rc;
+	return tree_point(p, serial, created, sha, bytes, head, expires);
+}
+
+int
+tree_repoint(struct publish *p, int64_t serial, time_t expires)
+{
+	char dir[4200], head[HASH_HEX_SIZE];
+	time_t created;
+	int rc;
+
+	if ((rc = release_row(p, "SELECT serial, created, audit_head FROM"
+	    " release WHERE serial = ?1 AND state = 'done'", &serial,
+	    &created, head)) != 0 || !serial ||
+	    (rc = tree_release_dir(p, serial, false, dir, sizeof(dir))) != 0)
+		return rc;
+	log_warn("%s/" RELEASE_POINTER " is missing: pointing it at release "
+		"%06" PRId64 " again", p->cfg->publish_dir, serial);
+	return point_at(p, dir, serial, created, head, expires);
+}
+
 int
 tree_recover(struct publish *p, int64_t *reserved)
 {
 	struct release_content c;
 	struct release_pointer ptr;
-	char dir[4200], err[1024], sha[HASH_HEX_SIZE], head[HASH_HEX_SIZE];
-	uint64_t bytes;
+	char dir[4200], err[1024], head[HASH_HEX_SIZE];
 	time_t created;
 	bool found;
 	int rc;
 
-	if ((rc = building_serial(p, reserved, &created, head)) != 0 ||
-	    !*reserved)
+	if ((rc = release_row(p, "SELECT serial, created, audit_head FROM"
+	    " release WHERE state = 'building' ORDER BY serial DESC LIMIT 1",
+	    reserved, &created, head)) != 0 || !*reserved)
 		return rc;
 	if ((rc = tree_release_dir(p, *reserved, false, dir, sizeof(dir))))
 		return rc;
@@ -629,10 +664,9 @@ tree_recover(struct publish *p, int64_t *reserved)
 		log_error("%s", err);
 		return EXIT_REFUSED;
 	}
-	if ((rc = sums_of(dir, sha, &bytes)) == 0 &&
-	    (rc = tree_read_pointer(p, &ptr, &found)) == 0) {
+	if ((rc = tree_read_pointer(p, &ptr, &found)) == 0) {
 		if (!found || ptr.serial < *reserved)
-			rc = tree_point(p, *reserved, created, sha, bytes, head,
+			rc = point_at(p, dir, *reserved, created, head,
 				created + p->cfg->publish_expires);
 		release_pointer_free(&ptr);
 	}

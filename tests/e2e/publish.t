@@ -325,6 +325,12 @@ is "$(tar --zstd -xOf "$T/f/public/releases/000002/cybil-000002.tar.zst" \
 ok "withdrawn later, --purge" "$BIN/cybil-publish" $F --purge
 like "$(cat "$T/f/public/latest.json")" '"revoked":\[1\]' \
 	"--purge revokes the release that held it, whatever its tombstone says"
+rm -rf "$T/f/public/latest.json" "$T/f/public/latest.json.minisig" \
+	"$T/f/public/.latest"
+ok "with latest.json lost, publishing with nothing changed" \
+	"$BIN/cybil-publish" $F
+ok "...points it at the last release again" \
+	"$BIN/cybil-verify" -q -c "$T/f.conf" "$T/f/public"
 ok "--dry-run works while a run holds the lock" \
 	flock -n "$T/f/cybil.db.lock" "$BIN/cybil-publish" $F --dry-run
 
