@@ -145,43 +145,55 @@ is_file(const char *dir, const char *name)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Checks release folder DIR of SERIAL and, when the release before it
- * is beside it, that its changes and tombstones follow from that one. */
+/* Checks that CUR, the release in folder DIR, follows from the release
+ * before it: KNOWN when that is it (already read and checked), else the
+ * folder beside DIR when there is one. */
+static int
+check_follows(struct verifier *v, const char *dir,
+	const struct release_content *cur, const struct release_content *known)
+{
+	struct release_content prev;
+	char prevdir[4200], *slash;
+	int rc = 0;
+
+	if (!cur->previous)
+		return 0;
+	if (known && known->serial == cur->previous)
+		return release_content_follows(known, cur, v->err,
+			sizeof(v->err)) == RELEASE_OK ? 0 : refused(v);
+	snprintf(prevdir, sizeof(prevdir), "%s", dir);
+	if (!(slash = strrchr(prevdir, '/')))
+		return 0;
+	snprintf(slash + 1, sizeof(prevdir) - (size_t)(slash + 1 - prevdir),
+		"%06" PRId64, cur->previous);
+	if (access(prevdir, F_OK) < 0) {
+		log_debug("release %06" PRId64 " is not beside %s: changes not "
+			"checked against it", cur->previous, dir);
+		return 0;
+	}
+	if (release_verify_dir(prevdir, cur->previous, v->keys, v->nkeys, NULL,
+	    &prev, v->err, sizeof(v->err)) != RELEASE_OK)
+		return refused(v);
+	if (release_content_follows(&prev, cur, v->err, sizeof(v->err)) !=
+	    RELEASE_OK)
+		rc = refused(v);
+	release_content_free(&prev);
+	return rc;
+}
+
+/* Checks release folder DIR of SERIAL into *OUT, and that it follows
+ * from the release before it (see check_follows). */
 static int
 verify_release(struct verifier *v, const char *dir, int64_t serial,
-	uint64_t *records)
+	const struct release_content *known, struct release_content *out)
 {
-	struct release_content cur, prev;
-	char prevdir[4200], *slash;
 	int rc;
 
-	if (release_verify_dir(dir, serial, v->keys, v->nkeys, NULL, &cur,
+	if (release_verify_dir(dir, serial, v->keys, v->nkeys, NULL, out,
 	    v->err, sizeof(v->err)) != RELEASE_OK)
 		return refused(v);
-	*records = cur.nrecords;
-	rc = 0;
-	snprintf(prevdir, sizeof(prevdir), "%s", dir);
-	if (cur.previous && (slash = strrchr(prevdir, '/'))) {
-		snprintf(slash + 1, sizeof(prevdir) - (size_t)(slash + 1 -
-			prevdir), "%06" PRId64, cur.previous);
-		if (access(prevdir, F_OK) == 0) {
-			if (release_verify_dir(prevdir, cur.previous, v->keys,
-			    v->nkeys, NULL, &prev, v->err,
-			    sizeof(v->err)) != RELEASE_OK)
-				rc = refused(v);
-			else {
-				if (release_content_follows(&prev, &cur,
-				    v->err, sizeof(v->err)) != RELEASE_OK)
-					rc = refused(v);
-				release_content_free(&prev);
-			}
-		} else {
-			log_debug("release %06" PRId64 " is not beside %s: "
-				"changes not checked against it", cur.previous,
-				dir);
-		}
-	}
-	release_content_free(&cur);
+	if ((rc = check_follows(v, dir, out, known)) != 0)
+		release_content_free(out);
 	return rc;
 }
 
@@ -207,12 +219,55 @@ serial_from(const char *name, const char *prefix, const char *suffix,
 
 /* The whole tree: the pointer, the release it names, and every release
  * it says is kept, each checked against the one before. */
+/* The kept releases, oldest first, each read once and checked against
+ * the one before; CURRENT, the pointer's own release, is already read. */
+static int
+verify_kept(struct verifier *v, const char *tree,
+	const struct release_pointer *ptr, struct release_content *current,
+	uint64_t *records)
+{
+	struct release_content prev = { 0 }, cur;
+	char dir[4200];
+	int rc = 0;
+
+	for (size_t i = 0; i < ptr->nkept && rc == 0; i++) {
+		if (ptr->kept[i] > ptr->serial) {
+			snprintf(v->err, sizeof(v->err), RELEASE_POINTER
+				" keeps release %06" PRId64 ", after its own",
+				ptr->kept[i]);
+			rc = refused(v);
+			break;
+		}
+		snprintf(dir, sizeof(dir), "%s/" RELEASE_DIR "/%06" PRId64,
+			tree, ptr->kept[i]);
+		if (ptr->kept[i] == ptr->serial) {
+			cur = *current;
+			memset(current, 0, sizeof(*current));
+			*records = cur.nrecords;
+			if ((rc = check_follows(v, dir, &cur, prev.serial ?
+			    &prev : NULL)) != 0)
+				release_content_free(&cur);
+		} else {
+			rc = verify_release(v, dir, ptr->kept[i], prev.serial ?
+				&prev : NULL, &cur);
+		}
+		release_content_free(&prev);
+		if (rc == 0)
+			prev = cur;
+	}
+	release_content_free(&prev);
+	return rc;
+}
+
+/* The whole tree: the pointer, the release it names, and every release
+ * it says is kept, each checked against the one before. */
 static int
 verify_tree(struct verifier *v, const char *tree, bool quiet)
 {
 	struct release_pointer ptr;
+	struct release_content current = { 0 };
 	char dir[4200];
-	uint64_t records = 0, n;
+	uint64_t records = 0;
 	int rc;
 
 	if (release_read_pointer(tree, v->keys, v->nkeys, &ptr, v->err,
@@ -220,26 +275,12 @@ verify_tree(struct verifier *v, const char *tree, bool quiet)
 		return refused(v);
 	if (release_pointer_current(&ptr, time(NULL), RELEASE_POINTER, v->err,
 	    sizeof(v->err)) != RELEASE_OK ||
-	    release_verify_pointed(tree, &ptr, v->keys, v->nkeys, NULL, NULL,
-	    v->err, sizeof(v->err)) != RELEASE_OK) {
+	    release_verify_pointed(tree, &ptr, v->keys, v->nkeys, NULL,
+	    &current, v->err, sizeof(v->err)) != RELEASE_OK) {
 		rc = refused(v);
 		goto out;
 	}
-	rc = 0;
-	for (size_t i = 0; i < ptr.nkept && rc == 0; i++) {
-		if (ptr.kept[i] > ptr.serial) {
-			snprintf(v->err, sizeof(v->err), RELEASE_POINTER
-				" keeps release %06" PRId64 ", after its own",
-				ptr.kept[i]);
-			rc = refused(v);
-			break;
-		}
-		snprintf(dir, sizeof(dir), "%s/" RELEASE_DIR "/%06" PRId64,
-			tree, ptr.kept[i]);
-		if ((rc = verify_release(v, dir, ptr.kept[i], &n)) == 0 &&
-		    ptr.kept[i] == ptr.serial)
-			records = n;
-	}
+	rc = verify_kept(v, tree, &ptr, &current, &records);
 	for (size_t i = 0; i < ptr.nrevoked && rc == 0; i++) {
 		snprintf(dir, sizeof(dir), "%s/" RELEASE_DIR "/%06" PRId64,
 			tree, ptr.revoked[i]);
@@ -254,6 +295,7 @@ verify_tree(struct verifier *v, const char *tree, bool quiet)
 			"kept, %zu revoked) verifies\n", tree, ptr.serial,
 			records, ptr.nkept, ptr.nrevoked);
 out:
+	release_content_free(&current);
 	release_pointer_free(&ptr);
 	return rc;
 }
@@ -261,10 +303,10 @@ out:
 static int
 verify_target(struct verifier *v, const char *target, bool quiet)
 {
+	struct release_content cur;
 	char dir[4200], *slash;
 	const char *base;
 	struct stat st;
-	uint64_t records;
 	int64_t serial;
 	int rc;
 
@@ -295,10 +337,13 @@ verify_target(struct verifier *v, const char *target, bool quiet)
 		else
 			snprintf(dir, sizeof(dir), ".");
 	}
-	if ((rc = verify_release(v, dir, serial, &records)) == 0 && !quiet)
-		printf("%s: release %06" PRId64 " (%" PRIu64 " records) "
-			"verifies\n", target, serial, records);
-	return rc;
+	if ((rc = verify_release(v, dir, serial, NULL, &cur)) != 0)
+		return rc;
+	if (!quiet)
+		printf("%s: release %06" PRId64 " (%zu records) verifies\n",
+			target, serial, cur.nrecords);
+	release_content_free(&cur);
+	return 0;
 }
 
 int
