@@ -181,10 +181,10 @@ discard() {	# PATH...
 	done
 }
 
-# median FILE: the median of the first column of FILE (numbers, a line
-# each), with three decimals.
+# median [FILE]: the median of the first column of FILE or of the
+# standard input (numbers, a line each), with three decimals.
 median() {
-	sort -n "$1" | awk '{ v[NR] = $1 }
+	sort -n "$@" | awk '{ v[NR] = $1 }
 		END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
 		      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
