@@ -205,7 +205,7 @@ row() {	# NAME SECONDS KB ROWS [UNIT]
 			n, t, (t > 0 ? r / t : 0), u, k / 1024, r }'
 	result parse "row=${1// /-} median_s=$2 rss_kb=$3 rows=$4" \
 		"per_s=$(awk -v t="$2" -v r="$4" 'BEGIN { printf "%.0f", (t > 0 ? r / t : 0) }')" \
-		"runs=$RUNS sources=$DOCS"
+		"runs=$RUNS $([ "${5:-items}" = items ] && echo "sources=$DOCS" || echo "files=$IATI_FILES")"
 }
 row cybil "$t_cybil" "$kb_cybil" "$records"
 row "cybil pending" "$t_pend" "$kb_pend" "$p_records"
