@@ -181,6 +181,103 @@ discard() {	# PATH...
 	done
 }
 
+# bench_workdir PREFIX: makes the temporary folder $work (in TMPDIR, else
+# /tmp) and sets the traps that, on exit, stop nginx and remove $work
+# (KEEP_TMP=1 keeps it).
+bench_workdir() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") ||
+		die "cannot make a temporary folder"
+	ngx_pid=
+	trap bench_cleanup EXIT
+	trap 'say "bench: stopped by a failing command at line $LINENO" >&2' ERR
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+}
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+bench_cleanup() {
+	local rc=$?
+
+	trap - EXIT INT TERM HUP
+	stop_nginx
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		say "bench: kept $work" >&2
+	else
+		rm -rf "$work"
+	fi
+	exit "$rc"
+}
+
+# feeds_conf COUNT BASE [LINE...]: writes to standard output a cybil
+# configuration with the store, blobs and evidence in $work, [fetch]
+# allow_private = yes and parallel = per_host = $PARALLEL, and one
+# [source "dN"] (kind = rss, url = BASE/dN.xml, and each LINE) for N = 1
+# to COUNT.
+feeds_conf() {
+	local count=$1 base=$2 i line
+	shift 2
+	cat <<CONF
+# Written by tests/bench/${0##*/}
+[store]
+path = $work/store/cybil.db
+blobs = $work/blobs
+evidence = $work/evidence
+
+[fetch]
+allow_private = yes
+parallel = $PARALLEL
+per_host = $PARALLEL
+CONF
+	for ((i = 1; i <= count; i++)); do
+		printf '\n[source "d%d"]\nkind = rss\nurl = %s/d%d.xml\n' \
+			"$i" "$base" "$i"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	done
+}
+
+# peer_args COUNT BASE DIR: the arguments of the curl peer, one word a
+# line: "-o DIR/dN.xml BASE/dN.xml" for N = 1 to COUNT.
+peer_args() {
+	local i
+	for ((i = 1; i <= $1; i++)); do
+		printf -- '-o\n%s/d%d.xml\n%s/d%d.xml\n' "$3" "$i" "$2" "$i"
+	done
+}
+
+# timed NAME CMD...: runs CMD after an untimed sync (so that no run pays
+# for the dirty pages of the one before); appends its wall seconds to
+# $work/NAME.secs and, when TIME names GNU time, its peak RSS (KiB, the
+# largest single process) to NAME.rss and its CPU seconds (user + system,
+# children included) to NAME.cpu. Sets last_rc to CMD's exit status and
+# returns it.
+timed() {
+	local name=$1 start end rc=0
+	shift
+	sync
+	rm -f "$work/time.out"
+	start=$EPOCHREALTIME
+	if [ -n "${TIME:-}" ]; then
+		"$TIME" -f '%M %U %S' -o "$work/time.out" "$@" || rc=$?
+	else
+		"$@" || rc=$?
+	fi
+	end=$EPOCHREALTIME
+	# shellcheck disable=SC2034 # read by the caller
+	last_rc=$rc
+	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' \
+		>>"$work/$name.secs"
+	if [ -s "$work/time.out" ]; then
+		# (After a failure GNU time writes a line before its figures.)
+		tail -n 1 "$work/time.out" | awk -v rss="$work/$name.rss" \
+			-v cpu="$work/$name.cpu" '{ print $1 >>rss
+				printf "%.2f\n", $2 + $3 >>cpu }'
+	fi
+	return "$rc"
+}
+
 # median [FILE]: the median of the first column of FILE or of the
 # standard input (numbers, a line each), with three decimals.
 median() {

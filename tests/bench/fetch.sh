@@ -68,33 +68,12 @@ command -v sqlite3 >/dev/null || die "sqlite3 not found: install the Debian pack
 xargs --version 2>/dev/null | grep GNU >/dev/null || die "GNU xargs is needed (Debian package findutils)"
 [ -x "$CYBIL_FETCH" ] || die "$CYBIL_FETCH not found: run make first"
 TIME=
-if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
+if [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1; then
 	TIME=/usr/bin/time
 fi
 
 # -------------------------------------------------------- temporary folder
-work=$(mktemp -d "${TMPDIR:-/tmp}/cybil-bench.XXXXXX") || die "cannot make a temporary folder"
-ngx_pid=
-
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-	local rc=$?
-
-	trap - EXIT INT TERM HUP
-	stop_nginx
-	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		say "bench: kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "bench: stopped by a failing command at line $LINENO" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_workdir cybil-bench
 
 docs=$work/docs
 mkdir -p "$docs" "$work/nginx/tmp" "$work/peer"
@@ -130,58 +109,12 @@ probe_304=$(curl -s -o /dev/null -w '%{http_code}' --compressed \
 
 # ------------------------------------------------------------ cybil config
 conf=$work/cybil.conf
-{
-	cat <<CONF
-# Written by tests/bench/fetch.sh
-[store]
-path = $work/store/cybil.db
-blobs = $work/blobs
-evidence = $work/evidence
-
-[fetch]
-allow_private = yes
-parallel = $PARALLEL
-per_host = $PARALLEL
-CONF
-	for i in $(seq "$DOCS"); do
-		printf '\n[source "d%d"]\nkind = rss\nurl = %s/d%d.xml\n' \
-			"$i" "$base" "$i"
-	done
-} >"$conf"
-
+feeds_conf "$DOCS" "$base" >"$conf"
 # The peer's arguments: "-o FILE URL" per document, one word a line.
-for i in $(seq "$DOCS"); do
-	printf -- '-o\n%s/peer/d%d.xml\n%s/d%d.xml\n' "$work" "$i" "$base" "$i"
-done >"$work/peer.args"
+peer_args "$DOCS" "$base" "$work/peer" >"$work/peer.args"
 
 # --------------------------------------------------------------- measuring
 last_rc=0
-# timed NAME CMD...: runs CMD (after an untimed sync), appends its wall
-# seconds to $work/NAME.secs and, with GNU time, its peak RSS (KiB) and
-# CPU seconds to NAME.rss and NAME.cpu. Returns CMD's exit status.
-timed() {
-	local name=$1 start end rc=0
-	shift
-	sync
-	start=$EPOCHREALTIME
-	if [ -n "$TIME" ]; then
-		"$TIME" -v -o "$work/time.out" "$@" || rc=$?
-	else
-		"$@" || rc=$?
-	fi
-	end=$EPOCHREALTIME
-	last_rc=$rc
-	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' \
-		>>"$work/$name.secs"
-	if [ -n "$TIME" ] && [ -s "$work/time.out" ]; then
-		awk -F': ' '/Maximum resident set size/ { print $2 }' \
-			"$work/time.out" >>"$work/$name.rss"
-		awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 }
-			END { printf "%.2f\n", u + s }' "$work/time.out" \
-			>>"$work/$name.cpu"
-	fi
-	return "$rc"
-}
 
 # The peer's command; it reads $work/peer.args on its standard input.
 peer_cmd=(xargs -d '\n' -P "$PARALLEL" -n $((3 * PER_CURL))

@@ -97,26 +97,7 @@ done
 unset CYBIL_CONFIG CYBIL_LOCK_FD
 
 started=$EPOCHREALTIME
-work=$(mktemp -d "${TMPDIR:-/tmp}/cybil-bench-run.XXXXXX") || die "no temporary folder"
-ngx_pid=
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-	local rc=$?
-
-	trap - EXIT INT TERM HUP
-	stop_nginx
-	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		say "bench: kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "bench: stopped by a failing command at line $LINENO" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_workdir cybil-bench-run
 
 # ------------------------------------------------------------- the feeds
 docs=$work/docs
@@ -137,36 +118,16 @@ probe_enc=$(curl -s -o /dev/null -D - --compressed "$base/d1.xml" | tr -d '\r' |
 # ------------------------------------------------------------ cybil config
 conf=$work/cybil.conf
 {
-	cat <<CONF
-# Written by tests/bench/run.sh
-[store]
-path = $work/store/cybil.db
-blobs = $work/blobs
-evidence = $work/evidence
-
-[fetch]
-allow_private = yes
-parallel = $PARALLEL
-per_host = $PARALLEL
-
-[publish]
-dir = $work/public
-key = $work/keys/cybil.key
-CONF
-	for ((i = 1; i <= SOURCES; i++)); do
-		printf '\n[source "d%d"]\nkind = rss\nurl = %s/d%d.xml\n' \
-			"$i" "$base" "$i"
-		printf 'consent = public\ninterval = 0\n'
-	done
+	feeds_conf "$SOURCES" "$base" "consent = public" "interval = 0"
+	printf '\n[publish]\ndir = %s/public\nkey = %s/keys/cybil.key\n' \
+		"$work" "$work"
 } >"$conf"
 # The key pair, once; --keygen also makes the store, which goes.
 "$(dirname "$CYBIL")/cybil-publish" -q -c "$conf" --keygen >/dev/null ||
 	die "cybil-publish --keygen failed"
 
 # ---------------------------------------------------------------- the peer
-for ((i = 1; i <= SOURCES; i++)); do
-	printf -- '-o\n%s/peer/files/d%d.xml\n%s/d%d.xml\n' "$work" "$i" "$base" "$i"
-done >"$work/peer.args"
+peer_args "$SOURCES" "$base" "$work/peer/files" >"$work/peer.args"
 
 cat >"$work/peer.sh" <<'EOF'
 # The chain a user would script instead of `cybil run`; written by
@@ -201,22 +162,7 @@ EOF
 
 # --------------------------------------------------------------- measuring
 last_rc=0
-# timed NAME CMD...: runs CMD after an untimed sync, under GNU time;
-# appends "WALL-SECONDS PEAK-RSS-KB CPU-SECONDS" to $work/NAME.times.
-# Returns CMD's exit status.
-timed() {
-	local name=$1 start end rc=0
-	shift
-	sync
-	start=$EPOCHREALTIME
-	"$GTIME" -f '%M %U %S' -o "$work/time.out" "$@" || rc=$?
-	end=$EPOCHREALTIME
-	last_rc=$rc
-	awk -v a="$start" -v b="$end" '{ k = $1; c = $2 + $3 }
-		END { printf "%.3f %d %.2f\n", b - a, k, c }' \
-		"$work/time.out" >>"$work/$name.times"
-	return "$rc"
-}
+TIME=$GTIME	# for timed (common.sh)
 
 q() {	# SQL: one number from the store, or -1 when it cannot answer
 	local n
@@ -232,6 +178,14 @@ errors=0
 check() {	# WHAT GOT WANTED
 	if [ "$2" != "$3" ]; then
 		say "bench: round $run: $1: $2, expected $3" >&2
+		errors=$((errors + 1))
+	fi
+}
+
+cybil_run() {	# NAME: times `cybil -q -c CONF run`; its errors in NAME.err
+	if ! timed "$1" "$CYBIL" -q -c "$conf" run 2>"$work/$1.err"; then
+		say "bench: round $run: cybil run ($1) failed (exit $last_rc):" >&2
+		head -n 20 "$work/$1.err" >&2
 		errors=$((errors + 1))
 	fi
 }
@@ -259,11 +213,7 @@ for run in $(seq "$RUNS"); do
 
 	# (b) cold: a fresh store, blob folder and publish tree
 	discard "$work/store" "$work/blobs" "$work/evidence" "$work/public"
-	if ! timed cold "$CYBIL" -q -c "$conf" run 2>"$work/cold.err"; then
-		say "bench: round $run: cybil run (cold) failed (exit $last_rc):" >&2
-		head -n 20 "$work/cold.err" >&2
-		errors=$((errors + 1))
-	fi
+	cybil_run cold
 	check "cold: 200 captures" "$(q "SELECT count(*) FROM capture WHERE status = 200")" "$SOURCES"
 	records=$(q "SELECT count(*) FROM record")
 	check "cold: records" "$records" "$total"
@@ -274,11 +224,7 @@ for run in $(seq "$RUNS"); do
 	# (c) unchanged: the same store again
 	b304=$(q "SELECT count(*) FROM capture WHERE status = 304")
 	b200=$(q "SELECT count(*) FROM capture WHERE status = 200")
-	if ! timed unchanged "$CYBIL" -q -c "$conf" run 2>"$work/unchanged.err"; then
-		say "bench: round $run: cybil run (unchanged) failed (exit $last_rc):" >&2
-		head -n 20 "$work/unchanged.err" >&2
-		errors=$((errors + 1))
-	fi
+	cybil_run unchanged
 	n304=$(( $(q "SELECT count(*) FROM capture WHERE status = 304") - b304 ))
 	n200=$(( $(q "SELECT count(*) FROM capture WHERE status = 200") - b200 ))
 	echo "$n304" >>"$work/unchanged.304"
@@ -290,16 +236,13 @@ done
 total_secs=$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 
 # ------------------------------------------------------------------ report
-col() {	# NAME N: column N of $work/NAME.times, a line a run
-	cut -d ' ' -f "$2" "$work/$1.times"
-}
-max_rss() { col "$1" 2 | sort -n | tail -n 1; }
-list() { col "$1" 1 | tr '\n' ' ' | sed 's/ $//'; }
+max_rss() { sort -n "$work/$1.rss" | tail -n 1; }
+list() { tr '\n' ' ' <"$work/$1.secs" | sed 's/ $//'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
-m_peer=$(col peer 1 | median -)
-m_cold=$(col cold 1 | median -)
-m_unch=$(col unchanged 1 | median -)
+m_peer=$(median "$work/peer.secs")
+m_cold=$(median "$work/cold.secs")
+m_unch=$(median "$work/unchanged.secs")
 m_pf=$(cut -d ' ' -f 1 "$work/peer.stages" | median -)
 m_pp=$(cut -d ' ' -f 2 "$work/peer.stages" | median -)
 m_pr=$(cut -d ' ' -f 3 "$work/peer.stages" | median -)
@@ -324,10 +267,10 @@ printf '%-36s %9s  %-26s %8s %10s\n' "" "median s" "runs (s)" "CPU s" "peak RSS"
 row() {	# NAME LABEL
 	local rss cpu
 	rss=$(max_rss "$1")
-	cpu=$(col "$1" 3 | median -)
-	printf '%-36s %9s  %-26s %8.2f %7.1f MB\n' "$2" "$(col "$1" 1 | median -)" \
+	cpu=$(median "$work/$1.cpu")
+	printf '%-36s %9s  %-26s %8.2f %7.1f MB\n' "$2" "$(median "$work/$1.secs")" \
 		"$(list "$1")" "$cpu" "$(awk -v k="$rss" 'BEGIN { print k / 1024 }')"
-	result run "row=$1 median_s=$(col "$1" 1 | median -) rss_kb=$rss" \
+	result run "row=$1 median_s=$(median "$work/$1.secs") rss_kb=$rss" \
 		"cpu_s=$cpu runs=$RUNS sources=$SOURCES records=$total peer=chain"
 }
 row peer "peer: the whole chain"
