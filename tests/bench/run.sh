@@ -49,11 +49,12 @@
 #      counts (records, 304s, releases, the peer's rows); appends the
 #      figures to build/bench/results.txt (tests/bench/report.sh).
 #
-# At the default size one round takes about 12 minutes on 2 cores (the
-# peer's feedparser step alone about 6), generating the feeds about 2;
-# the folder grows to about 10 GB (outputs of earlier rounds are kept until
-# the end, see discard in common.sh). SOURCES=200 ITEMS=20 RUNS=1 for a
-# quick look.
+# At the default size one round should take 10 to 15 minutes on 2 cores
+# (the peer's feedparser step alone about 6; estimated from smaller sizes),
+# generating the feeds about 2; the folder grows by about 8 GB a round (the
+# outputs of earlier rounds are kept until the end, see discard in
+# common.sh), about 25 GB for 3. SOURCES=200 ITEMS=20 RUNS=1 for a quick
+# look.
 #
 # Needs: bash, nginx (Debian nginx-light), curl, sqlite3, GNU xargs, awk,
 # tar, zstd, sha256sum, GNU time (Debian time), /usr/bin/python3 with
