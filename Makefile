@@ -154,6 +154,8 @@ bench:
 	@bash tests/bench/fetch.sh
 	@bash tests/bench/parse.sh
 	@bash tests/bench/publish.sh
+	@bash tests/bench/run.sh
+	@bash tests/bench/report.sh
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANPREFIX)/man1 \

@@ -3,6 +3,8 @@
 # MIN + SPAN bytes, items with distinct titles, links, guids, RFC 822 dates,
 # dc:creator and an HTML description. Seeded: the same every time.
 # Usage: awk -v n=N -v dir=DIR -v min=MIN -v span=SPAN -f feeds.awk
+#    or: awk -v n=N -v dir=DIR -v items=K -f feeds.awk   (exactly K items
+#        a feed, whatever their size)
 function word() { return w[int(rand() * nw) + 1] }
 function words(k,   s, i) {
 	s = word()
@@ -51,7 +53,9 @@ BEGIN {
 					".&lt;/p&gt;&lt;p&gt;" cap(words(10 + int(rand() * 30))) \
 					".&lt;/p&gt;</description>\n" \
 				"  </item>\n"
-			if (length(body) + length(tail) >= 2048 &&
+			if (items > 0 && i > items)
+				break
+			if (items <= 0 && length(body) + length(tail) >= 2048 &&
 			    length(body) + length(item) + length(tail) > target)
 				break
 			body = body item

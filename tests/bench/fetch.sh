@@ -7,7 +7,7 @@
 #
 # What it does, all inside one temporary folder (removed at the end; set
 # KEEP_TMP=1 to keep it):
-#   1. generates DOCS (default 2000) different RSS 2.0 documents of 2-8 KB;
+#   1. generates DOCS (default 10000) different RSS 2.0 documents of 2-8 KB;
 #   2. serves them with a private nginx on 127.0.0.1 at a free port
 #      (worker_processes 2, keepalive, etag on, if_modified_since exact, gzip
 #      on for text types, access_log off), stopped by a trap on exit;
@@ -38,7 +38,7 @@
 #
 # Usage: tests/bench/fetch.sh          (after make; make bench runs it)
 #   RUNS=N      rounds (default 3); the median of N is printed
-#   DOCS=N      documents (default 2000)
+#   DOCS=N      documents (default 10000)
 #   NGINX=PATH  nginx binary (default /usr/sbin/nginx)
 #   CYBIL_FETCH=PATH  the binary measured (default bin/cybil-fetch)
 #   KEEP_TMP=1  keep the temporary folder (its path is printed)
@@ -49,15 +49,15 @@ set -euo pipefail
 # would end the script.)
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$TOP/tests/bench/common.sh"
 RUNS=${RUNS:-3}
-DOCS=${DOCS:-2000}
+DOCS=${DOCS:-10000}
 NGINX=${NGINX:-/usr/sbin/nginx}
 CYBIL_FETCH=${CYBIL_FETCH:-$TOP/bin/cybil-fetch}
 PARALLEL=16
 PER_CURL=50		# URLs per curl process of the peer
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 # ------------------------------------------------------------ prerequisites
 case $RUNS in ''|*[!0-9]*|0) die "RUNS must be a positive number" ;; esac
@@ -68,64 +68,12 @@ command -v sqlite3 >/dev/null || die "sqlite3 not found: install the Debian pack
 xargs --version 2>/dev/null | grep GNU >/dev/null || die "GNU xargs is needed (Debian package findutils)"
 [ -x "$CYBIL_FETCH" ] || die "$CYBIL_FETCH not found: run make first"
 TIME=
-if [ -x /usr/bin/time ] && /usr/bin/time -v true >/dev/null 2>&1; then
+if [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1; then
 	TIME=/usr/bin/time
 fi
 
 # -------------------------------------------------------- temporary folder
-work=$(mktemp -d "${TMPDIR:-/tmp}/cybil-bench.XXXXXX") || die "cannot make a temporary folder"
-ngx_pid=
-
-stop_nginx() {
-	local pid=$ngx_pid children i
-
-	[ -n "$pid" ] || return 0
-	ngx_pid=
-	# Its workers, in case the master has to be killed hard.
-	children=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-	kill -TERM "$pid" 2>/dev/null || true
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		say "bench: nginx $pid did not stop; killing it" >&2
-		# shellcheck disable=SC2086 # a list of process IDs
-		kill -KILL "$pid" $children 2>/dev/null || true
-	fi
-	wait "$pid" 2>/dev/null || true
-	for i in $(seq 30); do
-		[ -z "$children" ] && break
-		local left=
-		for c in $children; do
-			kill -0 "$c" 2>/dev/null && left="$left $c"
-		done
-		children=$left
-		[ -z "$children" ] && break
-		sleep 0.1
-	done
-	# shellcheck disable=SC2086 # a list of process IDs
-	[ -z "$children" ] || kill -KILL $children 2>/dev/null || true
-}
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-cleanup() {
-	local rc=$?
-
-	trap - EXIT INT TERM HUP
-	stop_nginx
-	if [ "${KEEP_TMP:-0}" = 1 ]; then
-		say "bench: kept $work" >&2
-	else
-		rm -rf "$work"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'say "bench: stopped by a failing command at line $LINENO" >&2' ERR
-trap 'exit 130' INT
-trap 'exit 143' TERM
-trap 'exit 129' HUP
+bench_workdir cybil-bench
 
 docs=$work/docs
 mkdir -p "$docs" "$work/nginx/tmp" "$work/peer"
@@ -136,9 +84,6 @@ mkdir -p "$docs" "$work/nginx/tmp" "$work/peer"
 gen_start=$EPOCHREALTIME
 awk -v n="$DOCS" -v dir="$docs" -v min=2900 -v span=5292 \
 	-f "$TOP/tests/bench/feeds.awk" || die "generating the documents failed"
-bytes_in() {	# DIR: bytes of the files in DIR
-	find "$1" -type f -printf '%s\n' | awk '{ n += $1 } END { print n + 0 }'
-}
 doc_bytes=$(bytes_in "$docs")
 doc_range=$(find "$docs" -name 'd*.xml' -printf '%s\n' |
 	awk 'NR == 1 || $1 < lo { lo = $1 } NR == 1 || $1 > hi { hi = $1 }
@@ -146,119 +91,8 @@ doc_range=$(find "$docs" -name 'd*.xml' -printf '%s\n' |
 gen_secs=$(awk -v a="$gen_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 
 # ------------------------------------------------------------------ nginx
-free_port() {
-	if command -v python3 >/dev/null; then
-		python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-	else
-		echo $((20000 + RANDOM % 40000))
-	fi
-}
 
-# nginx_conf PORT [DIRECTIVE-TO-DROP...]
-nginx_conf() {
-	local port=$1 user_line='' d
-	shift
-	# As root the workers would switch to "nobody", who cannot read the
-	# temporary folder (mode 0700): keep them as the current user.
-	if [ "$(id -u)" -eq 0 ]; then
-		user_line="user $(id -un) $(id -gn);"
-	fi
-	{
-		cat <<CONF
-# Written by tests/bench/fetch.sh; started as
-#   nginx -p $work/nginx/ -c $work/nginx.conf -e $work/nginx/error.log
-$user_line
-daemon off;
-master_process on;
-worker_processes 2;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events {
-	worker_connections 1024;
-}
-http {
-	types {
-		application/rss+xml xml;
-		text/html html;
-		text/plain txt;
-	}
-	default_type application/octet-stream;
-	access_log off;
-	sendfile on;
-	tcp_nopush on;
-	tcp_nodelay on;
-	keepalive_timeout 65s;
-	keepalive_requests 100000;
-	etag on;
-	if_modified_since exact;
-	gzip on;
-	gzip_vary on;
-	gzip_min_length 256;
-	gzip_types application/rss+xml application/atom+xml application/xml text/xml text/plain text/css application/json;
-	client_body_temp_path $work/nginx/tmp/body;
-	proxy_temp_path $work/nginx/tmp/proxy;
-	fastcgi_temp_path $work/nginx/tmp/fastcgi;
-	uwsgi_temp_path $work/nginx/tmp/uwsgi;
-	scgi_temp_path $work/nginx/tmp/scgi;
-	server {
-		listen 127.0.0.1:$port;
-		server_name localhost;
-		root $docs;
-		location / {
-		}
-	}
-}
-CONF
-	} >"$work/nginx.conf"
-	# Builds without a module reject its *_temp_path directive.
-	for d in "$@"; do
-		sed -i "/^[[:space:]]*$d /d" "$work/nginx.conf"
-	done
-}
 
-start_nginx() {
-	local port drop=() out i
-
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		nginx_conf "$port" "${drop[@]+"${drop[@]}"}"
-		if ! out=$("$NGINX" -t -q -p "$work/nginx/" -c "$work/nginx.conf" \
-		    -e "$work/nginx/error.log" 2>&1); then
-			if [[ $out =~ unknown\ directive\ \"([a-z_]+_temp_path)\" ]]; then
-				drop+=("${BASH_REMATCH[1]}")
-				continue
-			fi
-			die "nginx rejects its configuration: $out"
-		fi
-		"$NGINX" -p "$work/nginx/" -c "$work/nginx.conf" \
-			-e "$work/nginx/error.log" </dev/null \
-			>>"$work/nginx/stdout.log" 2>&1 &
-		ngx_pid=$!
-		for i in $(seq 100); do
-			if ! kill -0 "$ngx_pid" 2>/dev/null; then
-				break
-			fi
-			if curl -s -o /dev/null --max-time 1 \
-			    "http://127.0.0.1:$port/d1.xml"; then
-				PORT=$port
-				return 0
-			fi
-			sleep 0.05
-		done
-		# Port taken meanwhile, or nginx broken: look and retry.
-		stop_nginx
-		if ! grep -q 'Address already in use' "$work/nginx/error.log" \
-		    "$work/nginx/stdout.log" 2>/dev/null; then
-			cat "$work/nginx/error.log" "$work/nginx/stdout.log" \
-				>&2 2>/dev/null || true
-			die "nginx did not start (see above)"
-		fi
-	done
-	die "nginx found no free port in 5 tries"
-}
 
 PORT=
 start_nginx
@@ -275,58 +109,12 @@ probe_304=$(curl -s -o /dev/null -w '%{http_code}' --compressed \
 
 # ------------------------------------------------------------ cybil config
 conf=$work/cybil.conf
-{
-	cat <<CONF
-# Written by tests/bench/fetch.sh
-[store]
-path = $work/store/cybil.db
-blobs = $work/blobs
-evidence = $work/evidence
-
-[fetch]
-allow_private = yes
-parallel = $PARALLEL
-per_host = $PARALLEL
-CONF
-	for i in $(seq "$DOCS"); do
-		printf '\n[source "d%d"]\nkind = rss\nurl = %s/d%d.xml\n' \
-			"$i" "$base" "$i"
-	done
-} >"$conf"
-
+feeds_conf "$DOCS" "$base" >"$conf"
 # The peer's arguments: "-o FILE URL" per document, one word a line.
-for i in $(seq "$DOCS"); do
-	printf -- '-o\n%s/peer/d%d.xml\n%s/d%d.xml\n' "$work" "$i" "$base" "$i"
-done >"$work/peer.args"
+peer_args "$DOCS" "$base" "$work/peer" >"$work/peer.args"
 
 # --------------------------------------------------------------- measuring
 last_rc=0
-# timed NAME CMD...: runs CMD (after an untimed sync), appends its wall
-# seconds to $work/NAME.secs and, with GNU time, its peak RSS (KiB) and
-# CPU seconds to NAME.rss and NAME.cpu. Returns CMD's exit status.
-timed() {
-	local name=$1 start end rc=0
-	shift
-	sync
-	start=$EPOCHREALTIME
-	if [ -n "$TIME" ]; then
-		"$TIME" -v -o "$work/time.out" "$@" || rc=$?
-	else
-		"$@" || rc=$?
-	fi
-	end=$EPOCHREALTIME
-	last_rc=$rc
-	awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }' \
-		>>"$work/$name.secs"
-	if [ -n "$TIME" ] && [ -s "$work/time.out" ]; then
-		awk -F': ' '/Maximum resident set size/ { print $2 }' \
-			"$work/time.out" >>"$work/$name.rss"
-		awk -F': ' '/User time/ { u = $2 } /System time/ { s = $2 }
-			END { printf "%.2f\n", u + s }' "$work/time.out" \
-			>>"$work/$name.cpu"
-	fi
-	return "$rc"
-}
 
 # The peer's command; it reads $work/peer.args on its standard input.
 peer_cmd=(xargs -d '\n' -P "$PARALLEL" -n $((3 * PER_CURL))
@@ -356,19 +144,6 @@ blob_count() {
 # Untimed warm-up: the documents into the page cache, nginx's workers up.
 "${peer_cmd[@]}" <"$work/peer.args" >/dev/null 2>&1 || true
 
-# Old outputs are moved aside, not deleted, until the end: ext4 slows
-# down creating files where thousands were just deleted (its inode
-# allocator skips recently deleted inodes), which a harvester does not
-# see and which would add noise to both sides.
-discard() {	# PATH...
-	local p
-
-	for p in "$@"; do
-		[ -e "$p" ] || continue
-		mkdir -p "$work/old"
-		mv "$p" "$(mktemp -u "$work/old/$(basename "$p").XXXXXX")"
-	done
-}
 discard "$work/peer"
 
 errors=0
@@ -431,11 +206,6 @@ failed=$(count_sql "SELECT count(*) FROM capture WHERE error IS NOT NULL")
 blobs=$(blob_count)
 
 # ------------------------------------------------------------------ report
-median() {
-	sort -n "$1" | awk '{ v[NR] = $1 }
-		END { if (NR % 2) printf "%.3f", v[(NR + 1) / 2]
-		      else printf "%.3f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
 max_of() { [ -s "$1" ] && sort -n "$1" | tail -n 1 || echo "-"; }
 list() { tr '\n' ' ' <"$1" | sed 's/ $//'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -467,6 +237,8 @@ row() {	# NAME LABEL
 	fi
 	printf '%-34s %8s  %-24s %7s %9s\n' "$2" "$(median "$work/$1.secs")" \
 		"$(list "$work/$1.secs")" "$cpu" "$rss"
+	result fetch "row=${1/warm/unchanged} median_s=$(median "$work/$1.secs")" \
+		"rss_kb=${rss% KiB} cpu_s=$cpu runs=$RUNS sources=$DOCS"
 }
 row peer "peer: xargs -P$PARALLEL curl ($PER_CURL/proc)"
 row cold "cybil-fetch cold"
@@ -474,6 +246,8 @@ row warm "cybil-fetch --force, unchanged"
 say ""
 say "ratio cold / peer:       $r_cold  (target <= 1.2: $(verdict "$r_cold" 1.2))"
 say "ratio unchanged / cold:  $r_warm  (target <= 0.5: $(verdict "$r_warm" 0.5))"
+result fetch "ratio=cold/peer value=$r_cold"
+result fetch "ratio=unchanged/cold value=$r_warm"
 say "cold runs, status 200 captures:     $(list "$work/cold.200") (of $DOCS); body bytes, last run: $cold_bytes (peer: $peer_bytes)"
 say "unchanged runs, 304 captures:       $(list "$work/warm.304") (of $DOCS); new 200 captures: $(list "$work/warm.200")"
 say "store after the last round:         $captures captures ($failed with an error), $blobs blobs"
@@ -484,6 +258,7 @@ else
 fi
 if [ "$errors" -gt 0 ]; then
 	say "bench: $errors errors while measuring; the numbers above are not comparable" >&2
+	result fetch "errors=$errors"
 	exit 1
 fi
 exit 0

@@ -58,6 +58,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$TOP/tests/bench/common.sh"	# result (its median is redefined below)
 RUNS=${RUNS:-3}
 DOCS=${DOCS:-3800}
 IATI_FILES=${IATI_FILES:-200}
@@ -71,8 +73,6 @@ ACTIVITIES_WANTED=20000
 BIG_FREE_KB=$((3 * 1024 * 1024))	# free space needed for the big feed
 BIG_RSS_KB=$((64 * 1024))		# issue 4's peak memory target
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 
 for v in RUNS DOCS IATI_FILES IATI_PER; do
 	case ${!v} in ''|*[!0-9]*|0) die "$v must be a positive number" ;; esac
@@ -134,22 +134,6 @@ cp "$work/var/cybil.db" "$work/fetched.db"
 "$CYBIL_FETCH" -q -c "$work/iati.conf" || die "cybil-fetch (IATI) failed"
 cp "$work/ivar/cybil.db" "$work/iati-fetched.db"
 
-cat >"$work/peer.py" <<'EOF'
-import json, sqlite3, sys, feedparser
-db = sqlite3.connect(sys.argv[1])
-db.execute("CREATE TABLE IF NOT EXISTS entry (feed TEXT, id TEXT, title TEXT,"
-           " link TEXT, published TEXT, fields TEXT, PRIMARY KEY (feed, id))")
-for path in sys.argv[2:]:
-    d = feedparser.parse(path)
-    with db:
-        for e in d.entries:
-            db.execute("INSERT OR REPLACE INTO entry VALUES (?,?,?,?,?,?)",
-                       (path, e.get("id"), e.get("title"), e.get("link"),
-                        e.get("published"),
-                        json.dumps({"summary": e.get("summary"),
-                                    "author": e.get("author")})))
-EOF
-
 # timed NAME CMD...: runs CMD under GNU time; appends "SECONDS KB" to
 # $work/NAME.times.
 timed() {
@@ -183,7 +167,8 @@ for ((r = 1; r <= RUNS; r++)); do
 	timed unchanged "$CYBIL_PARSE" -q -c "$work/cybil.conf" --reparse
 	timed pending "$CYBIL_PARSE" -q -c "$work/pending.conf"
 	timed sfeed bash -c run_sfeed
-	timed feedparser "$PY" "$work/peer.py" "$work/peer.db" "$docs"/*.xml
+	timed feedparser "$PY" "$TOP/tests/bench/feedparser-sqlite.py" \
+		"$work/peer.db" "$docs"/*.xml
 	timed iati "$CYBIL_PARSE" -q -c "$work/iati.conf"
 done
 
@@ -218,6 +203,9 @@ row() {	# NAME SECONDS KB ROWS [UNIT]
 	awk -v n="$1" -v t="$2" -v k="$3" -v r="$4" -v u="${5:-items}" 'BEGIN {
 		printf "  %-14s %7.2f s %9.0f %s/s %7.1f MB peak RSS %8d rows\n",
 			n, t, (t > 0 ? r / t : 0), u, k / 1024, r }'
+	result parse "row=${1// /-} median_s=$2 rss_kb=$3 rows=$4" \
+		"per_s=$(awk -v t="$2" -v r="$4" 'BEGIN { printf "%.0f", (t > 0 ? r / t : 0) }')" \
+		"runs=$RUNS $([ "${5:-items}" = items ] && echo "sources=$DOCS" || echo "files=$IATI_FILES")"
 }
 row cybil "$t_cybil" "$kb_cybil" "$records"
 row "cybil pending" "$t_pend" "$kb_pend" "$p_records"
@@ -234,7 +222,13 @@ ratio() {
 		c = (t > 0 ? r / t : 0)
 		s = (ts > 0 ? rs / ts : 0); f = (tf > 0 ? rf / tf : 0)
 		printf "    %-14s vs sfeed %5.2f   vs feedparser+sqlite3 %5.2f\n",
-			n, (s > 0 ? c / s : 0), (f > 0 ? c / f : 0) }'
+			n, (s > 0 ? c / s : 0), (f > 0 ? c / f : 0)
+		m = n; gsub(/ /, "-", m)
+		printf "%s/sfeed %.2f %s/feedparser %.2f\n", m, (s > 0 ? c / s : 0),
+			m, (f > 0 ? c / f : 0) >"/dev/stderr" }' 2>"$work/ratios"
+	read -r n1 v1 n2 v2 <"$work/ratios"
+	result parse "ratio=$n1 value=$v1 kind=throughput"
+	result parse "ratio=$n2 value=$v2 kind=throughput"
 }
 say "  throughput ratios (items/s of cybil / items/s of the peer; above 1: cybil is faster):"
 ratio cybil "$t_cybil" "$records"
@@ -318,6 +312,8 @@ else
 				"cybil-parse --dump --kind rss FILE >/dev/null\n", b, b / 1e9, n
 			printf "  %.2f s %9.0f items/s %7.1f MB peak RSS: %s (target <= 64 MB)\n",
 				t, (t > 0 ? n / t : 0), k / 1024, (k <= lim ? "met" : "MISSED") }'
+		result parse "row=big-feed median_s=$t_big rss_kb=$kb_big" \
+			"rows=$big_items bytes=$big_bytes runs=1"
 	fi
 fi
 awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN {

@@ -41,6 +41,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/common.sh
+. "$TOP/tests/bench/common.sh"	# median, result
 PUBLISH=$TOP/bin/cybil-publish
 RECORDS=${RECORDS:-1000000}
 RUNS=${RUNS:-3}
@@ -151,8 +153,6 @@ measure() {  # measure NAME CMD...: wall seconds and peak RSS (KB)
 	cat "$work/$name.time"
 }
 
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-
 : >"$work/cybil.runs"
 : >"$work/pipeline.runs"
 for round in $(seq 1 "$RUNS"); do
@@ -170,8 +170,8 @@ for round in $(seq 1 "$RUNS"); do
 done
 
 # --- 3. the report ------------------------------------------------------------
-ct=$(cut -d' ' -f1 "$work/cybil.runs" | median)
-pt=$(cut -d' ' -f1 "$work/pipeline.runs" | median)
+ct=$(cut -d' ' -f1 "$work/cybil.runs" | median -)
+pt=$(cut -d' ' -f1 "$work/pipeline.runs" | median -)
 cm=$(cut -d' ' -f2 "$work/cybil.runs" | sort -n | tail -n 1)
 pm=$(cut -d' ' -f2 "$work/pipeline.runs" | sort -n | tail -n 1)
 echo
@@ -183,4 +183,9 @@ printf '%-10s %9s %12.0f %12.1f %14s\n' pipeline "$pt" \
 	"$(echo "$RECORDS / $pt" | bc -l)" "$(echo "$pm / 1024" | bc -l)" "$psize"
 printf 'time ratio cybil / pipeline: %.2f (target <= 1.2)\n' \
 	"$(echo "$ct / $pt" | bc -l)"
+result publish "row=cybil median_s=$ct rss_kb=$cm bytes=$csize" \
+	"runs=$RUNS records=$RECORDS"
+result publish "row=pipeline median_s=$pt rss_kb=$pm bytes=$psize" \
+	"runs=$RUNS records=$RECORDS"
+result publish "ratio=cybil/pipeline value=$(printf '%.2f' "$(echo "$ct / $pt" | bc -l)")"
 echo "publish bench: done in $(($(date +%s) - started)) s"
