@@ -4,6 +4,8 @@
  * burns its timeout; hosts take turns; retries wait on a timer; robots.txt
  * is fetched once per host before the first job that honours it. */
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +57,7 @@ struct transfer {
 	uint64_t body_bytes;
 	bool too_big;
 	bool write_failed;
+	int write_errno;		/* why, when it did */
 	char fetched_at[DATE_RFC3339_SIZE];
 	double started;
 };
@@ -269,6 +272,7 @@ on_body(char *data, size_t size, size_t n, void *p)
 	if ((!t->blob && blob_writer_open(run->blobs, &t->blob) < 0) ||
 	    blob_writer_write(t->blob, data, len) < 0) {
 		t->write_failed = true;
+		t->write_errno = errno;
 		return 0;
 	}
 	return len;
@@ -416,11 +420,15 @@ is_transient(CURLcode rc, long status)
 static char *
 error_text(const struct transfer *t, CURLcode rc, long status)
 {
-	char buf[CURL_ERROR_SIZE + 64];
+	char buf[PATH_MAX + CURL_ERROR_SIZE];
 
 	if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(buf, sizeof(buf), "body larger than max_bytes (%llu)",
 			(unsigned long long)t->engine->run->cfg->fetch_max_bytes);
+	else if (t->write_failed && t->write_errno)
+		snprintf(buf, sizeof(buf), "storing the body in %s: %s",
+			t->engine->run->cfg->blobs_dir,
+			strerror(t->write_errno));
 	else if (t->write_failed)
 		snprintf(buf, sizeof(buf), "storing the body failed");
 	else if (t->guard.refused[0])
@@ -609,7 +617,11 @@ transfer_done(struct engine *e, struct transfer *t, CURLcode rc)
 	} else {
 		c.outcome = OUTCOME_FETCHED;
 		if (!t->blob && blob_writer_open(e->run->blobs, &t->blob) < 0) {
-			c.error = strdup("storing the body failed");
+			char buf[PATH_MAX + 64];
+
+			snprintf(buf, sizeof(buf), "storing the body in %s: %s",
+				e->run->cfg->blobs_dir, strerror(errno));
+			c.error = strdup(buf);
 			c.outcome = OUTCOME_FAILED;
 		}
 	}

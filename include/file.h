@@ -21,6 +21,10 @@ int file_make_parent_dirs(const char *path);
 int file_sync_dir(const char *dir);
 int file_sync_parent(const char *path);
 
+/* Whether files can be created beside PATH (as SQLite's -wal and -shm
+ * must be): 0, or -1 with errno (EROFS, EACCES ...). */
+int file_parent_writable(const char *path);
+
 /* Writes all LEN bytes to FD, retrying short writes. Returns 0, or -1
  * with errno set. */
 int file_write_all(int fd, const void *data, size_t len);

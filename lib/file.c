@@ -95,6 +95,26 @@ file_sync_parent(const char *path)
 }
 
 int
+file_parent_writable(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int rc, saved;
+
+	if (!slash)
+		return access(".", W_OK);
+	if (slash == path)
+		return access("/", W_OK);
+	if (!(dir = strndup(path, (size_t)(slash - path))))
+		return -1;
+	rc = access(dir, W_OK);
+	saved = errno;
+	free(dir);
+	errno = saved;
+	return rc;
+}
+
+int
 file_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -23,6 +23,9 @@ struct store {
 		sqlite3_stmt *stmt;
 	} kept[STATEMENTS_KEPT];
 	size_t nkept;
+	const char *refusal;	/* why the last store_begin failed, if not
+				 * SQLite's own message */
+	char errbuf[512];
 };
 
 int
@@ -71,9 +74,34 @@ store_path(const struct store *st)
 	return st->path;
 }
 
+/* SQLite's message, and for a failure of the file system the system's
+ * reason too: "disk I/O error" or "unable to open database file" alone
+ * do not tell a full disk from a read-only one. */
 const char *
 store_errmsg(struct store *st)
 {
+	int errnum = sqlite3_system_errno(st->db);
+
+	if (st->refusal)
+		return st->refusal;
+	switch (sqlite3_extended_errcode(st->db) & 0xff) {
+	case SQLITE_CANTOPEN:
+		/* The last errno is often that of a fallback (ENOENT of a
+		 * read-only open of -shm): ask the folder itself. */
+		if (file_parent_writable(st->path) == 0)
+			break;
+		errnum = errno;
+		/* fall through */
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+		if (errnum == 0)
+			break;
+		snprintf(st->errbuf, sizeof(st->errbuf), "%s (%s)",
+			sqlite3_errmsg(st->db), strerror(errnum));
+		return st->errbuf;
+	default:
+		break;
+	}
 	return sqlite3_errmsg(st->db);
 }
 
@@ -102,6 +130,15 @@ exec(struct store *st, const char *sql)
 int
 store_begin(struct store *st, bool immediate)
 {
+	st->refusal = NULL;
+	/* SQLite opens a file it may not write read-only, and then lets
+	 * BEGIN IMMEDIATE succeed without a write lock: the first write
+	 * would fail later, with a less telling message. */
+	if (immediate && sqlite3_db_readonly(st->db, "main") == 1) {
+		st->refusal = "the store is read-only (its file or file "
+			"system does not allow writing)";
+		return STORE_ERROR;
+	}
 	return exec(st, immediate ? "BEGIN IMMEDIATE" : "BEGIN");
 }
 
@@ -116,6 +153,7 @@ reset_kept(struct store *st)
 int
 store_commit(struct store *st)
 {
+	st->refusal = NULL;
 	reset_kept(st);
 	return exec(st, "COMMIT");
 }
@@ -187,7 +225,7 @@ migrate(struct store *st, int target, char *err, size_t errlen)
 	}
 fail:
 	snprintf(err, errlen, "%s: schema migration: %s", st->path,
-		sqlite3_errmsg(st->db));
+		store_errmsg(st));
 	store_rollback(st);
 	return rc;
 }
@@ -195,11 +233,18 @@ fail:
 static int
 configure(struct store *st, char *err, size_t errlen)
 {
-	int rc;
+	int rc, persist = 1;
 
 	sqlite3_extended_result_codes(st->db, 1);
 	if ((rc = sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS)) !=
 	    SQLITE_OK)
+		goto fail;
+	/* The -wal and -shm files stay when the last connection closes (the
+	 * WAL emptied, see journal_size_limit): without them SQLite cannot
+	 * read a WAL database on a read-only file system, and status,
+	 * review list and verify-log are still wanted there. */
+	if ((rc = sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist)) != SQLITE_OK)
 		goto fail;
 	/* journal_mode answers with a row, so it is stepped through exec. */
 	if ((rc = exec(st, "PRAGMA journal_mode = WAL")) != STORE_OK ||
@@ -215,11 +260,15 @@ configure(struct store *st, char *err, size_t errlen)
 	    /* Checkpoints every 64 MB of WAL rather than 4 MB: an index
 	     * page changed by many transactions reaches the database file
 	     * (and its fsync) once. */
-	    (rc = exec(st, "PRAGMA wal_autocheckpoint = 16384")) != STORE_OK)
+	    (rc = exec(st, "PRAGMA wal_autocheckpoint = 16384")) != STORE_OK ||
+	    /* A kept WAL is truncated to nothing at the last close, and
+	     * after a checkpoint to the size autocheckpoint lets it reach. */
+	    (rc = exec(st, "PRAGMA journal_size_limit = 67108864")) !=
+	    STORE_OK)
 		goto fail;
 	return STORE_OK;
 fail:
-	snprintf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+	snprintf(err, errlen, "%s: %s", st->path, store_errmsg(st));
 	return store_result(rc) == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
 }
 
@@ -246,7 +295,7 @@ store_open_at_version(const char *path, int version, struct store **out,
 		SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, st->db ?
-			sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+			store_errmsg(st) : sqlite3_errstr(rc));
 		rc = STORE_ERROR;
 		goto fail;
 	}

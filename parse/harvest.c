@@ -72,6 +72,7 @@ struct harvest {
 	int64_t queued_now;	/* follow-ups waiting, for follow_max */
 	bool resumed;		/* queued the next page of its list */
 	struct harvest_counts counts;
+	int status;		/* STORE_OK, or how the store failed */
 	char error[512];
 };
 
@@ -81,13 +82,20 @@ harvest_error(const struct harvest *h)
 	return h->error;
 }
 
+int
+harvest_status(const struct harvest *h)
+{
+	return h->status;
+}
+
 static int
 fail(struct harvest *h, const char *what)
 {
 	snprintf(h->error, sizeof(h->error), "%s: %s", what,
-		sqlite3_errmsg(store_db(h->st)));
-	return store_result(sqlite3_errcode(store_db(h->st))) == STORE_BUSY ?
-		STORE_BUSY : STORE_ERROR;
+		store_errmsg(h->st));
+	h->status = store_result(sqlite3_errcode(store_db(h->st))) ==
+		STORE_BUSY ? STORE_BUSY : STORE_ERROR;
+	return h->status;
 }
 
 /* The statement I, reset (kept by the store across captures: compiling
@@ -136,7 +144,7 @@ harvest_begin(struct store *st, const struct source_config *src,
 	return STORE_OK;
 fail:
 	rc = store_result(sqlite3_errcode(store_db(st)));
-	log_error("%s: %s", store_path(st), sqlite3_errmsg(store_db(st)));
+	log_error("%s: %s", store_path(st), store_errmsg(st));
 	store_rollback(st);
 	free(h);
 	return rc == STORE_BUSY ? STORE_BUSY : STORE_ERROR;
@@ -236,6 +244,8 @@ append_event(struct harvest *h, const char *record_id, const char *state,
 	int rc = audit_append(h->st, &change, NULL, h->error,
 		sizeof(h->error));
 
+	if (rc != STORE_OK)
+		h->status = rc;
 	return rc;
 }
 
@@ -342,6 +352,7 @@ harvest_record(struct harvest *h, const struct record *rec)
 	if (!(ext = external_id(rec)) ||
 	    content_hash(rec, hash, &fields) < 0) {
 		snprintf(h->error, sizeof(h->error), "out of memory");
+		h->status = STORE_ERROR;
 		goto out;
 	}
 	s = stmt(h, FIND_KEY);
@@ -564,9 +575,9 @@ harvest_commit(struct harvest *h, bool complete, const char *harvest_from,
 	    (rc = store_commit(h->st)) != STORE_OK) {
 		if (rc == STORE_OK)
 			rc = STORE_ERROR;
-		log_event(LOG_LEVEL_ERROR, h->src->name, "capture %lld: %s",
-			(long long)h->cap->id, h->error[0] ? h->error :
-			store_errmsg(h->st));
+		log_event(LOG_LEVEL_ERROR, h->src->name, "capture %lld: %s: "
+			"%s", (long long)h->cap->id, store_path(h->st),
+			h->error[0] ? h->error : store_errmsg(h->st));
 		store_rollback(h->st);
 		free(h);
 		return rc;

@@ -46,5 +46,9 @@ int harvest_commit(struct harvest *h, bool complete,
 /* Rolls back everything the capture wrote and frees H. */
 void harvest_abort(struct harvest *h);
 const char *harvest_error(const struct harvest *h);
+/* STORE_OK, or the STORE_ERROR or STORE_BUSY of a store (or memory)
+ * failure while adding records or follow-ups: not the capture's fault,
+ * so not to be recorded as its parse error. */
+int harvest_status(const struct harvest *h);
 
 #endif

@@ -303,13 +303,21 @@ record_parse_error(struct store *st, int64_t id, const char *error)
 	date_format_utc(time(NULL), now);
 	if (sqlite3_prepare_v2(store_db(st), "UPDATE capture SET parsed_at ="
 	    " ?2, parse_error = ?3 WHERE id = ?1", -1, &s, NULL) != SQLITE_OK)
-		return store_result(sqlite3_errcode(store_db(st)));
-	sqlite3_bind_int64(s, 1, id);
-	sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
+		goto fail;
+	if (sqlite3_bind_int64(s, 1, id) ||
+	    sqlite3_bind_text(s, 2, now, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 3, error, -1, SQLITE_STATIC) ||
+	    sqlite3_step(s) != SQLITE_DONE) {
+		sqlite3_finalize(s);
+		goto fail;
+	}
 	sqlite3_finalize(s);
-	return rc == SQLITE_DONE ? STORE_OK : store_result(rc);
+	return STORE_OK;
+fail:
+	rc = store_result(sqlite3_errcode(store_db(st)));
+	log_error("%s: recording the parse error of capture %lld: %s",
+		store_path(st), (long long)id, store_errmsg(st));
+	return rc == STORE_OK ? STORE_ERROR : rc;
 }
 
 /* Parses one capture in one transaction. Returns STORE_OK (the capture
@@ -347,6 +355,15 @@ parse_capture(struct store *st, const struct config *cfg,
 	if (parsed == 0 && ctx.restart && !reparse)
 		parsed = queue_restart(st, h, row->src) == STORE_OK ? 0 :
 			parse_fail(&ctx, "%s", harvest_error(h));
+	if (parsed < 0 && (rc = harvest_status(h)) != STORE_OK) {
+		/* The store failed (a full disk ...), not the capture: it
+		 * stays unparsed, for the next run to parse again. */
+		harvest_abort(h);
+		log_event(LOG_LEVEL_ERROR, row->src->name, "capture %lld: %s: "
+			"%s", (long long)row->info.id, store_path(st),
+			ctx.error);
+		goto out;
+	}
 	if (parsed < 0) {
 		harvest_abort(h);
 		log_event(LOG_LEVEL_WARN, row->src->name, "capture %lld (%s): "
@@ -415,8 +432,11 @@ parse_all(struct store *st, const struct config *cfg,
 	int rc = STORE_OK;
 
 	if (sqlite3_prepare_v2(store_db(st), o->reparse ? reparse_sql :
-	    new_sql, -1, &s, NULL) != SQLITE_OK)
+	    new_sql, -1, &s, NULL) != SQLITE_OK) {
+		log_error("%s: reading captures: %s", store_path(st),
+			store_errmsg(st));
 		return store_result(sqlite3_errcode(store_db(st)));
+	}
 	/* One capture at a time, each in its own transaction. */
 	while (rc == STORE_OK) {
 		struct capture_row row = { 0 };
@@ -428,6 +448,9 @@ parse_all(struct store *st, const struct config *cfg,
 		if ((step = sqlite3_step(s)) != SQLITE_ROW) {
 			rc = step == SQLITE_DONE ? STORE_OK :
 				store_result(step);
+			if (rc != STORE_OK)
+				log_error("%s: reading captures: %s",
+					store_path(st), store_errmsg(st));
 			break;
 		}
 		last = row.info.id = sqlite3_column_int64(s, 0);
@@ -443,11 +466,13 @@ parse_all(struct store *st, const struct config *cfg,
 		row.info.content_type = fields[4];
 		row.info.sha256 = fields[5];
 		sqlite3_reset(s);
-		if (row.info.url && row.info.fetched_at && row.info.sha256)
+		if (row.info.url && row.info.fetched_at && row.info.sha256) {
 			rc = parse_capture(st, cfg, &row, o->reparse,
 				totals);
-		else
+		} else {
+			log_error("out of memory");
 			rc = STORE_ERROR;
+		}
 		for (int i = 0; i < 6; i++)
 			free(fields[i]);
 	}
@@ -503,10 +528,12 @@ parse_store(const struct options *o)
 	}
 	if ((rc = cli_open_store(cfg, &st)) != 0)
 		goto out;
-	if ((rc = store_sync_sources(st, cfg)) == STORE_OK)
-		rc = parse_all(st, cfg, o, &totals);
+	if ((rc = store_sync_sources(st, cfg)) != STORE_OK)
+		log_error("%s: updating sources: %s", cfg->store_path,
+			store_errmsg(st));
+	else
+		rc = parse_all(st, cfg, o, &totals);	/* logs its failures */
 	if (rc != STORE_OK) {
-		log_error("%s: %s", cfg->store_path, store_errmsg(st));
 		rc = rc == STORE_BUSY ? EXIT_TEMPFAIL : EXIT_PARTIAL;
 		goto out;
 	}
