@@ -45,6 +45,9 @@ endif
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# Only cybil-review serves HTTP (its web console).
+CONSOLE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libmicrohttpd 2>/dev/null)
+CONSOLE_LIBS := $(shell $(PKG_CONFIG) --libs libmicrohttpd 2>/dev/null)
 ALL_CFLAGS = -std=c11 -pthread $(WARNINGS) $(DEFS) -Iinclude $(PKG_CFLAGS) \
 	$(CFLAGS) $(SANFLAGS)
 ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
@@ -100,9 +103,11 @@ $(LIBCYBIL): $(LIB_OBJ)
 
 define prog_rule
 bin/$(call progname,$(1)): $(patsubst %.c,$(BUILD)/%.o,$(wildcard $(1)/*.c)) $(LIBCYBIL) bin/.build
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(PKG_LIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(PKG_LIBS) \
+		$$(if $$(filter review,$(1)),$$(CONSOLE_LIBS))
 endef
 $(foreach p,$(PROGS),$(eval $(call prog_rule,$(p))))
+$(BUILD)/review/%.o: ALL_CFLAGS += $(CONSOLE_CFLAGS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBCYBIL)
 	@mkdir -p $(@D)

@@ -62,6 +62,11 @@ void review_free_ids(char **ids, size_t n);
 int review_store_evidence(const char *dir, const char *path,
 	char hex[HASH_HEX_SIZE], char *err, size_t errlen);
 
+/* Removes the evidence file HEX stored for a decision that then failed,
+ * unless an earlier event names it. */
+void review_drop_unused_evidence(struct store *st, const char *dir,
+	const char *hex);
+
 /* Grants whose expiry is at or before NOW (RFC 3339) become pending,
  * each with an event of basis "expired" by BY. */
 int review_expire(struct store *st, const char *now, const char *by,

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "blob.h"
 #include "date.h"
+#include "log.h"
 
 static const struct {
 	const char *name, *state, *basis;
@@ -321,6 +322,22 @@ out:
 	blob_store_close(bs);
 	close(fd);
 	return rc;
+}
+
+void
+review_drop_unused_evidence(struct store *st, const char *dir,
+	const char *hex)
+{
+	sqlite3_stmt *s = NULL;
+	char path[4096];
+
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
+	    " WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_DONE &&
+	    blob_path(dir, hex, path, sizeof(path)) == 0 && unlink(path) < 0)
+		log_warn("%s: %s", path, strerror(errno));
+	sqlite3_finalize(s);
 }
 
 int

@@ -244,9 +244,19 @@ static const char schema_v4[] =
 	") STRICT, WITHOUT ROWID;"
 	"ALTER TABLE release ADD COLUMN revoked_at TEXT;";
 
+/* The console's accounts: a name and its crypto_pwhash_str hash. */
+static const char schema_v5[] =
+	"CREATE TABLE account ("
+	" name TEXT PRIMARY KEY NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" created TEXT NOT NULL,"
+	" changed TEXT NOT NULL"
+	") STRICT;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
 	schema_v4,
+	schema_v5,
 };

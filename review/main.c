@@ -6,15 +6,18 @@
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <termios.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "audit.h"
 #include "blob.h"
 #include "cli.h"
+#include "console.h"
 #include "date.h"
 #include "log.h"
 #include "review.h"
@@ -44,7 +47,10 @@ usage(FILE *out)
 		"  accept SUGGESTION [--by NAME] [--note TEXT]\n"
 		"  reject SUGGESTION [--by NAME]\n"
 		"  log [ID] [--json]\n"
-		"  verify-log\n");
+		"  verify-log\n"
+		"  passwd NAME      create a console account or change its "
+		"password\n"
+		"  serve            the web console on [review] listen\n");
 }
 
 static const struct option longopts[] = {
@@ -203,25 +209,6 @@ evidence_of(const struct config *cfg, const char *given,
 	return 0;
 }
 
-/* The file stored for a decision that then failed, unless an earlier
- * event names it. */
-static void
-drop_unused_evidence(struct store *st, const struct config *cfg,
-	const char *hex)
-{
-	sqlite3_stmt *s = NULL;
-	char path[4096];
-
-	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
-	    " WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_DONE &&
-	    blob_path(cfg->evidence_dir, hex, path, sizeof(path)) == 0 &&
-	    unlink(path) < 0)
-		log_warn("%s: %s", path, strerror(errno));
-	sqlite3_finalize(s);
-}
-
 /* --source NAME --all: the count first, then a yes from the manager. */
 static bool
 confirmed(const struct review_options *o, const char *verb, size_t n)
@@ -300,7 +287,7 @@ cmd_decide(struct store *st, const struct config *cfg,
 	review_free_ids(source_ids, nsource);
 	if (rc != STORE_OK) {
 		if (d.evidence == hex)
-			drop_unused_evidence(st, cfg, hex);
+			review_drop_unused_evidence(st, cfg->evidence_dir, hex);
 		return report(rc, err);
 	}
 	log_info("%s: %zu of %zu records now %s", verb, changed, n,
@@ -407,6 +394,77 @@ cmd_verify_log(struct store *st)
 	return 0;
 }
 
+/* One line of stdin without its newline; on a terminal, not echoed. */
+static int
+read_secret(const char *prompt, char *buf, size_t size)
+{
+	struct termios saved, quiet;
+	bool tty = isatty(STDIN_FILENO) &&
+		tcgetattr(STDIN_FILENO, &saved) == 0;
+	size_t n;
+	char *got;
+
+	if (tty) {
+		fputs(prompt, stderr);
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+			return -1;
+	}
+	got = fgets(buf, (int)size, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
+	if (!got)
+		return -1;
+	n = strcspn(buf, "\r\n");
+	if (buf[n] == '\0' && n == size - 1)
+		return -1;	/* longer than the buffer */
+	buf[n] = '\0';
+	return 0;
+}
+
+static int
+cmd_passwd(struct store *st, const struct review_options *o)
+{
+	char pw[ACCOUNT_PASSWORD_MAX + 2], again[sizeof(pw)], err[512];
+	int rc = EXIT_USAGE;
+
+	if (o->nargs != 1) {
+		log_error("usage: passwd NAME");
+		return EXIT_USAGE;
+	}
+	if (read_secret("password: ", pw, sizeof(pw)) < 0) {
+		log_error("passwd %s: no password given (one line on stdin, "
+			"at most %d bytes)", o->args[0], ACCOUNT_PASSWORD_MAX);
+		goto out;
+	}
+	if (isatty(STDIN_FILENO) && (read_secret("again: ", again,
+	    sizeof(again)) < 0 || strcmp(pw, again) != 0)) {
+		log_error("passwd %s: the passwords differ", o->args[0]);
+		goto out;
+	}
+	rc = report(account_set(st, o->args[0], pw, err, sizeof(err)), err);
+	if (rc == 0)
+		log_info("account %s can log in to the console", o->args[0]);
+out:
+	sodium_memzero(pw, sizeof(pw));
+	sodium_memzero(again, sizeof(again));
+	return rc;
+}
+
+static int
+cmd_serve(struct store *st, const struct config *cfg,
+	const struct review_options *o)
+{
+	if (o->nargs) {
+		log_error("serve takes no arguments");
+		return EXIT_USAGE;
+	}
+	return console_serve(cfg, st);
+}
+
 static int
 run(const struct review_options *o)
 {
@@ -419,7 +477,8 @@ run(const struct review_options *o)
 	    strcmp(c, "expire") && strcmp(c, "correct") &&
 	    strcmp(c, "uncorrect") && strcmp(c, "suggest") &&
 	    strcmp(c, "accept") && strcmp(c, "reject") && strcmp(c, "log") &&
-	    strcmp(c, "verify-log")) {
+	    strcmp(c, "verify-log") && strcmp(c, "passwd") &&
+	    strcmp(c, "serve")) {
 		log_error("%s: unknown command (see " PROGRAM " -h)", c);
 		return EXIT_USAGE;
 	}
@@ -443,6 +502,10 @@ run(const struct review_options *o)
 		rc = cmd_suggest(st, o);
 	else if (strcmp(c, "accept") == 0 || strcmp(c, "reject") == 0)
 		rc = cmd_suggestion(st, o, c[0] == 'a');
+	else if (strcmp(c, "passwd") == 0)
+		rc = cmd_passwd(st, o);
+	else if (strcmp(c, "serve") == 0)
+		rc = cmd_serve(st, cfg, o);
 	else
 		rc = cmd_verify_log(st);
 out:

@@ -129,15 +129,15 @@ str(const json_t *o, const char *key)
 	return s ? s : "";
 }
 
-/* The rows of SQL with ?1 bound to ID (NULL allowed); NULL on error. */
-static json_t *
+json_t *
 query_rows(struct store *st, const char *sql, const char *id)
 {
 	sqlite3_stmt *s = NULL;
 	json_t *rows = NULL;
 
 	if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL) ||
-	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC))
+	    (sqlite3_bind_parameter_count(s) > 0 &&
+	    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC)))
 		log_error("%s: %s", store_path(st),
 			sqlite3_errmsg(store_db(st)));
 	else
@@ -162,7 +162,7 @@ static const char list_sql[] =
 	" AND (?5 = 0 OR r.changed_at > coalesce((SELECT max(e.at)"
 	"  FROM consent_event e WHERE e.record_id = r.id"
 	"  AND e.by NOT LIKE 'cybil-%'), r.first_seen))"
-	" ORDER BY r.changed_at DESC, r.id LIMIT ?6";
+	" ORDER BY r.changed_at DESC, r.id LIMIT ?6 OFFSET ?8";
 
 static void
 list_table(const json_t *rows)
@@ -217,31 +217,29 @@ one_of(const char *s, const char *const *names)
 	return false;
 }
 
-int
-show_list(struct store *st, const struct review_options *o)
+json_t *
+list_rows(struct store *st, const struct list_filter *f, char *err,
+	size_t errlen)
 {
-	const char *consent = o->consent ? o->consent : "pending";
-	const char *state = o->state ? o->state : "active";
+	const char *consent = f->consent ? f->consent : "pending";
+	const char *state = f->state ? f->state : "active";
 	char since[DATE_RFC3339_SIZE];
 	struct date_value d;
 	sqlite3_stmt *s = NULL;
 	json_t *rows;
 
-	if (o->nargs) {
-		log_error("list takes options only");
-		return EXIT_USAGE;
-	}
+	*err = '\0';
 	if (!one_of(consent, consent_states) || !one_of(state, states)) {
-		log_error("--consent is one of pending, public, granted, "
-			"refused, withdrawn or all; --state one of active, "
-			"gone, deleted or all");
-		return EXIT_USAGE;
+		snprintf(err, errlen, "consent is one of pending, public, "
+			"granted, refused, withdrawn or all; state one of "
+			"active, gone, deleted or all");
+		return NULL;
 	}
-	if (o->since && date_parse_iso8601(o->since, &d) < 0) {
-		log_error("--since %s: not a date", o->since);
-		return EXIT_USAGE;
+	if (f->since && date_parse_iso8601(f->since, &d) < 0) {
+		snprintf(err, errlen, "since %s: not a date", f->since);
+		return NULL;
 	}
-	if (o->since)
+	if (f->since)
 		date_format_utc(d.t, since);
 	if (strcmp(consent, "all") == 0)
 		consent = NULL;
@@ -249,22 +247,45 @@ show_list(struct store *st, const struct review_options *o)
 		state = NULL;
 	if (sqlite3_prepare_v2(store_db(st), list_sql, -1, &s, NULL) ||
 	    sqlite3_bind_text(s, 1, consent, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 2, o->source, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 3, o->kind, -1, SQLITE_STATIC) ||
-	    sqlite3_bind_text(s, 4, o->since ? since : NULL, -1,
+	    sqlite3_bind_text(s, 2, f->source, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 3, f->kind, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(s, 4, f->since ? since : NULL, -1,
 	    SQLITE_STATIC) ||
-	    sqlite3_bind_int(s, 5, o->changed) ||
-	    sqlite3_bind_int64(s, 6, o->limit > 0 ? o->limit : -1) ||
-	    sqlite3_bind_text(s, 7, state, -1, SQLITE_STATIC)) {
+	    sqlite3_bind_int(s, 5, f->changed) ||
+	    sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1) ||
+	    sqlite3_bind_text(s, 7, state, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_int64(s, 8, f->offset)) {
 		log_error("%s: %s", store_path(st),
 			sqlite3_errmsg(store_db(st)));
 		sqlite3_finalize(s);
-		return EXIT_PARTIAL;
+		return NULL;
 	}
 	rows = rows_array(st, s);
 	sqlite3_finalize(s);
-	if (!rows)
-		return EXIT_PARTIAL;
+	return rows;
+}
+
+int
+show_list(struct store *st, const struct review_options *o)
+{
+	struct list_filter f = {
+		.consent = o->consent, .state = o->state, .source = o->source,
+		.kind = o->kind, .since = o->since, .changed = o->changed,
+		.limit = o->limit,
+	};
+	char err[256];
+	json_t *rows;
+
+	if (o->nargs) {
+		log_error("list takes options only");
+		return EXIT_USAGE;
+	}
+	if (!(rows = list_rows(st, &f, err, sizeof(err)))) {
+		if (!*err)
+			return EXIT_PARTIAL;
+		log_error("--%s", err);
+		return EXIT_USAGE;
+	}
 	if (o->format == FORMAT_JSON)
 		return print_json(rows);
 	if (o->format == FORMAT_TSV)
@@ -415,7 +436,7 @@ fail:
 	return NULL;
 }
 
-static json_t *
+json_t *
 record_view(struct store *st, const char *id)
 {
 	json_t *recs = query_rows(st, record_sql, id), *rec, *corrections;
