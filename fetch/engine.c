@@ -600,6 +600,12 @@ transfer_done(struct engine *e, struct transfer *t, CURLcode rc)
 	if (job->is_robots) {
 		robots_done(t, &c);
 		c.outcome = OUTCOME_ROBOTS;
+		/* A missing robots.txt (4xx) allows everything: an answer,
+		 * not a failure to list among the errors. */
+		if (rc == CURLE_OK && c.status >= 400 && c.status <= 499) {
+			free(c.error);
+			c.error = NULL;
+		}
 	} else if (c.error) {
 		c.outcome = retry_later(e, &c, rc) ? OUTCOME_RETRYING :
 			OUTCOME_FAILED;

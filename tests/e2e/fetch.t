@@ -573,6 +573,13 @@ is "$(requests /robots.txt)" 1 "robots.txt is asked for once per host per run"
 is "$(grep -c '/private/' "$HTTPD_LOG")" 0 "/private/ is never requested"
 is "$(q "SELECT failures FROM source WHERE name = 'priv'")" 0 \
 	"skipping is not a failure of the source"
+# Regression: a missing robots.txt (404: everything allowed) was recorded
+# with the error "HTTP 404", among the source's failures.
+rm "$R/robots.txt"
+fetch --force --source pub
+is "$RC" 0 "no robots.txt: the page is fetched, exit 0"
+is "$(q "SELECT status || '|' || ifnull(error, 'NULL') FROM capture WHERE url = '$HTTPD_URL/robots.txt' ORDER BY id DESC LIMIT 1")" \
+	"404|NULL" "a missing robots.txt is recorded as 404 with no error"
 
 # With `make SANITIZE=1` the binaries abort on the first report; this makes
 # sure none went by unnoticed in a run whose exit status was not checked.
