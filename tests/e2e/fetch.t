@@ -293,6 +293,23 @@ is "$(q "SELECT count(*) FROM capture WHERE source IN ('endless', 'bomb', 'rando
 is "$(nblobs)" 1 "no blob stored for them (only the small feed's)"
 is "$(ntmp)" 0 "and no temp file left"
 
+# === 8b. huge response headers =============================================
+# Regression: one header line over libcurl's limit was recorded as "Out of
+# memory", which sends an operator after the wrong problem.
+setup hugeheader
+src one "$HTTPD_URL/_/huge-header"
+src many "$HTTPD_URL/_/huge-header?size=1048576&lines=4096"
+src small "$HTTPD_URL/feed.xml"
+fetch -q
+is "$RC" 1 "huge headers: exit 1"
+like "$(q "SELECT error FROM capture WHERE source = 'one'")" \
+	"response header larger than libcurl accepts" \
+	"a 1 MB header line: the error names the header"
+like "$(q "SELECT error FROM capture WHERE source = 'many'")" "[Hh]eader" \
+	"1 MB of headers in 4096 lines: the error names the headers"
+is "$(q "SELECT status FROM capture WHERE source = 'small'")" 200 \
+	"the good source beside them is fetched"
+
 # === 9. redirects ===========================================================
 setup redirects
 src chain "$HTTPD_URL/_/redirect/3?to=/feed.xml"
