@@ -433,6 +433,13 @@ error_text(const struct transfer *t, CURLcode rc, long status)
 		snprintf(buf, sizeof(buf), "storing the body failed");
 	else if (t->guard.refused[0])
 		snprintf(buf, sizeof(buf), "%s", t->guard.refused);
+	else if (rc == CURLE_OUT_OF_MEMORY && !t->errbuf[0])
+		/* libcurl says no more than "Out of memory" when a server
+		 * sends a header line over its limit (CURL_MAX_HTTP_HEADER,
+		 * 100K): by far the likelier cause in a fetch. */
+		snprintf(buf, sizeof(buf), "a response header larger than "
+			"libcurl accepts (%d bytes), or out of memory",
+			CURL_MAX_HTTP_HEADER);
 	else if (rc != CURLE_OK)
 		snprintf(buf, sizeof(buf), "%s", t->errbuf[0] ? t->errbuf :
 			curl_easy_strerror(rc));
@@ -608,6 +615,12 @@ transfer_done(struct engine *e, struct transfer *t, CURLcode rc)
 	if (job->is_robots) {
 		robots_done(t, &c);
 		c.outcome = OUTCOME_ROBOTS;
+		/* A missing robots.txt (4xx) allows everything: an answer,
+		 * not a failure to list among the errors. */
+		if (rc == CURLE_OK && c.status >= 400 && c.status <= 499) {
+			free(c.error);
+			c.error = NULL;
+		}
 	} else if (c.error) {
 		c.outcome = retry_later(e, &c, rc) ? OUTCOME_RETRYING :
 			OUTCOME_FAILED;

@@ -588,7 +588,11 @@ feed(struct xml_reader *r, int fd, char *buf, char *fixed)
 				strerror(errno));
 		}
 		len = (size_t)n;
-		if (first && n > 0) {
+		/* libxml2 calls a body of no bytes "Extra content at the
+		 * end of the document". */
+		if (first && n == 0)
+			return parse_fail(r->ctx, "empty document (no bytes)");
+		if (first) {
 			utf8 = is_utf8(buf, len);
 			first = false;
 		}

@@ -2,7 +2,8 @@
 """Loopback HTTP/1.1 test server for cybil's end-to-end tests (stdlib only).
 
 usage: httpd.py --root DIR --port-file FILE [--log FILE] [--max-seconds N]
-                [--parent-pid PID]
+                [--parent-pid PID] [--route PATH?QUERY=FILE]...
+                [--more-ports N --more-ports-file FILE]
 
 Binds 127.0.0.1 on a random port, writes the port to FILE once listening,
 serves static files from DIR plus the misbehaving endpoints under /_/ (see
@@ -167,8 +168,31 @@ class Handler(BaseHTTPRequestHandler):
             self.log_line(self.status or "000", self.sent)
 
     def route(self, path):
-        # --route: a path with these query arguments (in any order) is
-        # answered with a static file, as an OAI-PMH endpoint would be.
+        """Static files from --root, and these endpoints under /_/:
+
+        status/N            an empty-ish answer with status N (200..599)
+        redirect/N?to=P     N 302s in a row, then to P
+        redirect-loop       a 302 to itself, for ever
+        redirect-to?url=U&code=C   one redirect (C, default 302) to U
+        slow?delay=S        answers after S seconds (at most 60)
+        stall               never answers; returns when the client hangs up
+        trickle?bytes=N&delay=S    N bytes, one every S seconds
+        endless?type=T      a body without end (chunked, or until close)
+        fail-then-ok?key=K&fail=N&code=C&retry_after=R
+                            N failures (C, default 503) for K, then 200
+        etag-only/P, lm-only/P     static P with only that validator
+        reset               reads the request, then a TCP reset (RST)
+        close               reads the request, then closes: no answer
+        garbage             bytes that are no HTTP at all, then close
+        huge-header?size=N&lines=K N bytes (1 MiB) of headers, in K lines
+        truncated/P         static P, Content-Length in full, half the body
+        typed/P?type=T      static P with Content-Type T
+        random/N?seed=S&type=T     N pseudo-random bytes (same for same S)
+        stats, stats/reset  the request counters as JSON (not counted)
+
+        --route: a path with these query arguments (in any order) is
+        answered with a static file, as an OAI-PMH endpoint would be.
+        """
         for rpath, rquery, target in self.server.routes:
             if path == rpath and self.query == rquery:
                 return self.static(target)
@@ -182,7 +206,8 @@ class Handler(BaseHTTPRequestHandler):
         fn(rest)
 
     # ----------------------------------------------------------- static
-    def static(self, path, mode="both"):
+    def static_path(self, path):
+        """The file under --root that PATH names, or None."""
         root = self.server.root
         rel = unquote(path)
         segs = rel.split("/")
@@ -190,6 +215,17 @@ class Handler(BaseHTTPRequestHandler):
         if ("\0" in rel or ".." in segs
                 or os.path.commonpath([root, full]) != root
                 or not os.path.isfile(full)):
+            return None
+        return full
+
+    @staticmethod
+    def type_of(full):
+        ext = os.path.splitext(full)[1].lower()
+        return TYPES.get(ext, "application/octet-stream")
+
+    def static(self, path, mode="both", ctype=None):
+        full = self.static_path(path)
+        if full is None:
             return self.reply(404, "not found\n")
         with open(full, "rb") as f:
             body = f.read()
@@ -209,8 +245,7 @@ class Handler(BaseHTTPRequestHandler):
             body = zlib.compress(body)  # HTTP "deflate" is the zlib format
         if coding:
             hdrs.append(("Content-Encoding", coding))
-        ext = os.path.splitext(full)[1].lower()
-        self.reply(200, body, TYPES.get(ext, "application/octet-stream"), hdrs)
+        self.reply(200, body, ctype or self.type_of(full), hdrs)
 
     def not_modified(self, mode, etag, mtime):
         inm = self.headers.get("If-None-Match")
@@ -268,14 +303,30 @@ class Handler(BaseHTTPRequestHandler):
         loc, code = self.param("url", "/"), self.param("code", 302, int)
         self.reply(code, f"redirect to {loc}\n", headers=[("Location", loc)])
 
+    def wait(self, seconds):
+        """Sleeps SECONDS, or raises Abort as soon as the client hangs up,
+        so that a waiting thread does not outlive its client."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            r, _, _ = select.select([self.connection], [], [], left)
+            if not r:
+                continue
+            try:
+                data = self.connection.recv(1, socket.MSG_PEEK)
+            except OSError:
+                data = b""
+            if not data:
+                self.close_connection = True
+                raise Abort
+            time.sleep(min(left, 0.05))  # readable with data: just sleep
+
     def ep_slow(self, rest):
-        time.sleep(min(max(self.param("delay", 1.0, float), 0.0), 60.0))
+        self.wait(min(max(self.param("delay", 1.0, float), 0.0), 60.0))
         self.reply(200, "slow\n")
 
     def ep_stall(self, rest):
-        # Say nothing; returns early if the client hangs up (socket readable
-        # at EOF) so a stalled thread does not outlive its client.
-        select.select([self.connection], [], [], 60)
+        # Say nothing; returns early if the client hangs up.
+        self.wait(60)
         self.close_connection = True
         raise Abort
 
@@ -290,7 +341,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         for i in range(n):
             if i:
-                time.sleep(delay)
+                self.wait(delay)
             self.write(b"x")  # unbuffered: each byte is its own send()
 
     def ep_endless(self, rest):
@@ -349,7 +400,56 @@ class Handler(BaseHTTPRequestHandler):
         raise Abort
 
     def ep_huge_header(self, rest):
-        self.reply(200, "huge header\n", headers=[("X-Huge", "h" * (1 << 20))])
+        # ?size=N (default 1 MiB) of header bytes, as one X-Huge header, or
+        # with ?lines=K spread over K headers X-Huge-1 .. X-Huge-K.
+        size = min(max(self.param("size", 1 << 20, int), 1), 64 << 20)
+        lines = min(max(self.param("lines", 1, int), 1), 1 << 16)
+        if lines == 1:
+            hdrs = [("X-Huge", "h" * size)]
+        else:
+            hdrs = [(f"X-Huge-{i}", "h" * max(size // lines, 1))
+                    for i in range(1, lines + 1)]
+        self.reply(200, "huge header\n", headers=hdrs)
+
+    def ep_close(self, rest):
+        # Read the request, then close the connection cleanly (FIN) without
+        # a byte of answer: "empty reply from server".
+        self.hangup()
+
+    def ep_truncated(self, rest):
+        # The static file /REST announced with its full Content-Length, but
+        # only its first half sent before the connection closes.
+        full = self.static_path("/" + rest)
+        if full is None:
+            return self.reply(404, "not found\n")
+        with open(full, "rb") as f:
+            body = f.read()
+        self.send_response(200)
+        self.send_header("Content-Type", self.type_of(full))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.write(body[:len(body) // 2])
+        self.hangup()
+
+    def ep_typed(self, rest):
+        # The static file /REST with Content-Type ?type= instead of the one
+        # its extension gives (default application/octet-stream).
+        self.static("/" + rest, ctype=self.param("type",
+                                                 "application/octet-stream"))
+
+    def ep_random(self, rest):
+        # A 200 whose body is N (default 4096, at most 64 MiB) pseudo-random
+        # bytes, the same for the same ?seed=, with Content-Type ?type=.
+        n = int(rest) if rest.isdigit() else 4096
+        n = min(n, 64 << 20)
+        seed = self.param("seed", "").encode()
+        out, i = bytearray(), 0
+        while len(out) < n:
+            out += hashlib.sha256(seed + i.to_bytes(8, "big")).digest()
+            i += 1
+        self.reply(200, bytes(out[:n]),
+                   self.param("type", "application/octet-stream"))
 
     def ep_stats(self, rest):
         st = self.server.stats
@@ -377,28 +477,45 @@ def main():
                     metavar="PATH?QUERY=FILE",
                     help="serve FILE (under --root) for PATH with exactly "
                          "these query arguments")
+    ap.add_argument("--more-ports", type=int, default=0, metavar="N",
+                    help="also listen on N more ports (other hosts to a "
+                         "client), with the same files, log and statistics")
+    ap.add_argument("--more-ports-file", metavar="FILE",
+                    help="where to write those ports, one a line")
     a = ap.parse_args()
+    if a.more_ports and not a.more_ports_file:
+        ap.error("--more-ports needs --more-ports-file")
 
-    srv = Server(("127.0.0.1", 0), Handler)  # bound and listening from here
-    srv.root = os.path.realpath(a.root)
-    srv.routes = []
+    # Bound and listening from here.
+    servers = [Server(("127.0.0.1", 0), Handler)
+               for _ in range(1 + max(a.more_ports, 0))]
+    routes = []
     for r in a.route:
         request, _, target = r.rpartition("=")
         url = urlsplit(request)
-        srv.routes.append((url.path, parse_qs(url.query), "/" + target.lstrip("/")))
-    srv.stats = Stats()
-    srv.log = open(a.log, "a", encoding="utf-8") if a.log else None
-    srv.log_lock = threading.Lock()
+        routes.append((url.path, parse_qs(url.query), "/" + target.lstrip("/")))
+    stats, log_lock = Stats(), threading.Lock()
+    log = open(a.log, "a", encoding="utf-8") if a.log else None
+    for srv in servers:
+        srv.root = os.path.realpath(a.root)
+        srv.routes, srv.stats, srv.log, srv.log_lock = routes, stats, log, log_lock
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(f"{srv.server_address[1]}\n")
-    os.replace(tmp, a.port_file)  # readers never see a partial file
+    ports = [f"{srv.server_address[1]}\n" for srv in servers]
+    # Readers never see a partial file; the port file comes last, since
+    # it is what they wait for.
+    for path, text in ((a.more_ports_file, "".join(ports[1:])),
+                       (a.port_file, ports[0])):
+        if path:
+            with open(path + ".tmp", "w") as f:
+                f.write(text)
+            os.replace(path + ".tmp", path)
     # serve_forever runs in a thread because shutdown() must be called from
     # another thread than the one serving.
-    threading.Thread(target=srv.serve_forever, args=(0.2,), daemon=True).start()
+    for srv in servers:
+        threading.Thread(target=srv.serve_forever, args=(0.2,),
+                         daemon=True).start()
     deadline = time.monotonic() + a.max_seconds
     while not stop.wait(0.25) and time.monotonic() < deadline:
         if a.parent_pid:
@@ -408,10 +525,11 @@ def main():
                 break
             except PermissionError:
                 pass  # exists, owned by someone else
-    srv.shutdown()
-    srv.server_close()
-    if srv.log:
-        srv.log.close()
+    for srv in servers:
+        srv.shutdown()
+        srv.server_close()
+    if log:
+        log.close()
     return 0
 
 

@@ -293,6 +293,23 @@ is "$(q "SELECT count(*) FROM capture WHERE source IN ('endless', 'bomb', 'rando
 is "$(nblobs)" 1 "no blob stored for them (only the small feed's)"
 is "$(ntmp)" 0 "and no temp file left"
 
+# === 8b. huge response headers =============================================
+# Regression: one header line over libcurl's limit was recorded as "Out of
+# memory", which sends an operator after the wrong problem.
+setup hugeheader
+src one "$HTTPD_URL/_/huge-header"
+src many "$HTTPD_URL/_/huge-header?size=1048576&lines=4096"
+src small "$HTTPD_URL/feed.xml"
+fetch -q
+is "$RC" 1 "huge headers: exit 1"
+like "$(q "SELECT error FROM capture WHERE source = 'one'")" \
+	"response header larger than libcurl accepts" \
+	"a 1 MB header line: the error names the header"
+like "$(q "SELECT error FROM capture WHERE source = 'many'")" "[Hh]eader" \
+	"1 MB of headers in 4096 lines: the error names the headers"
+is "$(q "SELECT status FROM capture WHERE source = 'small'")" 200 \
+	"the good source beside them is fetched"
+
 # === 9. redirects ===========================================================
 setup redirects
 src chain "$HTTPD_URL/_/redirect/3?to=/feed.xml"
@@ -573,6 +590,13 @@ is "$(requests /robots.txt)" 1 "robots.txt is asked for once per host per run"
 is "$(grep -c '/private/' "$HTTPD_LOG")" 0 "/private/ is never requested"
 is "$(q "SELECT failures FROM source WHERE name = 'priv'")" 0 \
 	"skipping is not a failure of the source"
+# Regression: a missing robots.txt (404: everything allowed) was recorded
+# with the error "HTTP 404", among the source's failures.
+rm "$R/robots.txt"
+fetch --force --source pub
+is "$RC" 0 "no robots.txt: the page is fetched, exit 0"
+is "$(q "SELECT status || '|' || ifnull(error, 'NULL') FROM capture WHERE url = '$HTTPD_URL/robots.txt' ORDER BY id DESC LIMIT 1")" \
+	"404|NULL" "a missing robots.txt is recorded as 404 with no error"
 
 # With `make SANITIZE=1` the binaries abort on the first report; this makes
 # sure none went by unnoticed in a run whose exit status was not checked.
