@@ -137,6 +137,12 @@ cat <<NEXT
   signing keys:                  $key, $key.pub
   downstream mirror:             $work/mirror/mirror.db
 
+== the review console (the same decisions in a web page)
+  $review passwd manager        # type a password twice
+  $review serve                 # then open http://127.0.0.1:8470/
+  (a non-loopback [review] listen needs tls_cert and tls_key;
+   config/cybil-review.service is an example systemd unit)
+
 == what to try next
   $cybil status
   $cybil run
