@@ -802,6 +802,14 @@ serve_post(struct console *con, struct MHD_Connection *c, struct request *r,
 }
 
 static enum MHD_Result
+refuse(struct console *con, struct MHD_Connection *c, int status)
+{
+	return send_error(con, c, NULL, status,
+		status == MHD_HTTP_TOO_MANY_REQUESTS ?
+		"Too many requests: slow down." : "The request is too large.");
+}
+
+static enum MHD_Result
 serve(struct console *con, struct MHD_Connection *c, struct request *r,
 	const char *url, const char *method)
 {
@@ -810,10 +818,7 @@ serve(struct console *con, struct MHD_Connection *c, struct request *r,
 	struct html h = { 0 };
 
 	if (r->early_status)
-		return send_error(con, c, NULL, r->early_status,
-			r->early_status == MHD_HTTP_TOO_MANY_REQUESTS ?
-			"Too many requests: slow down." :
-			"The request is too large.");
+		return refuse(con, c, r->early_status);
 	if (strcmp(method, "POST") == 0)
 		return serve_post(con, c, r, s, url);
 	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
@@ -862,8 +867,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 			return MHD_NO;
 		*req_cls = box;
 		box->target = (struct form_target){ &box->r, con->cfg };
-		box->r.early_status = admit(con, c, method);
-		if (!box->r.early_status && strcmp(method, "POST") == 0 &&
+		/* Refused on its headers: answered before the body is
+		 * read, and the connection is then closed. */
+		if ((box->r.early_status = admit(con, c, method)) != 0)
+			return refuse(con, c, box->r.early_status);
+		if (strcmp(method, "POST") == 0 &&
 		    !(box->r.pp = MHD_create_post_processor(c, 64 * 1024,
 		    on_form_data, &box->target)))
 			box->r.bad_form = true;
