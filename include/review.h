@@ -6,6 +6,7 @@
 #ifndef CYBIL_REVIEW_H
 #define CYBIL_REVIEW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct review_decision {
 	const char *evidence;
 	const char *expires;	/* GRANT only: RFC 3339 or a date, or NULL */
 };
+
+/* Whether S is a URI: a scheme, then ':' and more (RFC 3986 §3.1). */
+bool review_is_uri(const char *s);
 
 /* The action named NAME ("grant", "public", "refuse", "withdraw",
  * "reset"); -1 if none. */

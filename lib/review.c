@@ -1,5 +1,6 @@
 #include "review.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -47,6 +48,19 @@ const char *
 review_action_basis(enum review_action action)
 {
 	return actions[action].basis;
+}
+
+bool
+review_is_uri(const char *s)
+{
+	const char *p = s;
+
+	if (!isalpha((unsigned char)*p))
+		return false;
+	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
+	    *p == '.')
+		p++;
+	return *p == ':' && p[1] != '\0';
 }
 
 static int __attribute__((format(printf, 3, 4)))
@@ -160,6 +174,12 @@ check_decision(const struct review_decision *d, const char *now,
 	if (d->action == REVIEW_GRANT && (!d->evidence || !*d->evidence))
 		return invalid(err, errlen, "a grant needs evidence (a file "
 			"or a URI)");
+	if (d->action == REVIEW_GRANT && !review_is_uri(d->evidence) &&
+	    !(strlen(d->evidence) == HASH_HEX_SIZE - 1 &&
+	    strspn(d->evidence, "0123456789abcdef") == HASH_HEX_SIZE - 1))
+		return invalid(err, errlen, "evidence \"%s\" is neither a "
+			"stored file nor a URI such as mailto:... or https://...",
+			d->evidence);
 	if (d->action == REVIEW_PUBLIC && (!d->evidence ||
 	    !is_http_url(d->evidence)))
 		return invalid(err, errlen, "public needs the http(s) URL "

@@ -161,20 +161,6 @@ report(int rc, const char *err)
 	return exit_for(rc);
 }
 
-/* A URI: a scheme, then ':' (RFC 3986 §3.1). */
-static bool
-is_uri(const char *s)
-{
-	const char *p = s;
-
-	if (!isalpha((unsigned char)*p))
-		return false;
-	while (isalnum((unsigned char)*p) || *p == '+' || *p == '-' ||
-	    *p == '.')
-		p++;
-	return *p == ':' && p[1] != '\0';
-}
-
 /* The grant's evidence: a file goes into the evidence store and is
  * named by its sha256; anything else must be a URI. */
 static int
@@ -201,7 +187,7 @@ evidence_of(const struct config *cfg, const char *given,
 		*out = hex;
 		return 0;
 	}
-	if (!is_uri(given)) {
+	if (!review_is_uri(given)) {
 		log_error("--evidence %s: no such file, and not a URI",
 			given);
 		return EXIT_USAGE;
