@@ -577,8 +577,6 @@ decided(struct console *con, struct MHD_Connection *c,
 		MHD_HTTP_INTERNAL_SERVER_ERROR;
 	if (rc != REVIEW_INVALID)
 		log_error("%s", err);
-	if (!id)
-		return send_error(con, c, s, status, err);
 	status = page_record(&v, &h, id, status, err);
 	return send_page(c, status, &h, NULL);
 }
