@@ -389,39 +389,49 @@ fields_table(const struct view *v, struct html *h, const json_t *view,
 	html_raw(h, "</tbody></table>");
 }
 
+/* TEXT with the values of KEYS in place of each "%": "first %, last %". */
+static void
+text_with(struct html *h, const json_t *r, const char *text,
+	const char *const *keys)
+{
+	const char *p = text, *pct;
+	char part[64];
+
+	for (; (pct = strchr(p, '%')) && *keys; p = pct + 1, keys++) {
+		snprintf(part, sizeof(part), "%.*s", (int)(pct - p), p);
+		html_raw(h, part);
+		html_text(h, str(r, *keys));
+	}
+	html_raw(h, p);
+}
+
 static void
 provenance(struct html *h, const json_t *r)
 {
+	static const struct { const char *label, *text, *keys[3]; } rows[] = {
+		{ "Source", "%", { "source" } },
+		{ "Kind", "%", { "kind" } },
+		{ "External id", "%", { "external_id" } },
+		{ "Capture URL", "%", { "capture_url" } },
+		{ "Final URL", "%", { "final_url" } },
+		{ "Fetched", "%", { "fetched_at" } },
+		{ "Content type", "%", { "content_type" } },
+		{ "Body sha256", "%", { "body_sha256" } },
+		{ "Parser", "% %", { "parser", "parser_version" } },
+		{ "Seen", "first %, last %, changed %",
+			{ "first_seen", "last_seen", "changed_at" } },
+	};
+
 	html_raw(h, "<section id=\"provenance\"><h2>Provenance</h2><table>"
-		"<tr><th>Source</th>");
-	cell(h, str(r, "source"));
-	html_raw(h, "</tr><tr><th>Kind</th>");
-	cell(h, str(r, "kind"));
-	html_raw(h, "</tr><tr><th>External id</th>");
-	cell(h, str(r, "external_id"));
-	html_raw(h, "</tr><tr><th>Capture URL</th>");
-	cell(h, str(r, "capture_url"));
-	html_raw(h, "</tr><tr><th>Final URL</th>");
-	cell(h, str(r, "final_url"));
-	html_raw(h, "</tr><tr><th>Fetched</th>");
-	cell(h, str(r, "fetched_at"));
-	html_raw(h, "</tr><tr><th>HTTP status</th>");
+		"<tr><th>HTTP status</th>");
 	cell_int(h, r, "status");
-	html_raw(h, "</tr><tr><th>Content type</th>");
-	cell(h, str(r, "content_type"));
-	html_raw(h, "</tr><tr><th>Body sha256</th>");
-	cell(h, str(r, "body_sha256"));
-	html_raw(h, "</tr><tr><th>Parser</th><td>");
-	html_text(h, str(r, "parser"));
-	html_raw(h, " ");
-	html_text(h, str(r, "parser_version"));
-	html_raw(h, "</td></tr><tr><th>Seen</th><td>first ");
-	html_text(h, str(r, "first_seen"));
-	html_raw(h, ", last ");
-	html_text(h, str(r, "last_seen"));
-	html_raw(h, ", changed ");
-	html_text(h, str(r, "changed_at"));
-	html_raw(h, "</td></tr></table>");
+	html_raw(h, "</tr>");
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		html_printf(h, "<tr><th>%s</th><td>", rows[i].label);
+		text_with(h, r, rows[i].text, rows[i].keys);
+		html_raw(h, "</td></tr>");
+	}
+	html_raw(h, "</table>");
 	if (*str(r, "body_sha256")) {
 		html_raw(h, "<p><a id=\"capture\" download href=\"/record/");
 		html_text(h, str(r, "id"));
