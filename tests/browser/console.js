@@ -17,9 +17,10 @@
 // (default /usr/bin/chromium), PLAYWRIGHT_CORE (the module's folder).
 //
 // The store holds records of source "news" with the external ids g1 (to be
-// granted), w1 (public, to be withdrawn), c1 (public, to be corrected), x1
-// and x2 (hostile titles), and a page of source "page" (an HTML capture with
-// scripts). Prints TAP: one line per check, then the plan.
+// granted), w1 (public, to be withdrawn, with a note holding markup), c1
+// (public, its title to be corrected), x1 and x2 (hostile titles; x2's
+// summary is corrected to markup), and a page of source "page" (an HTML
+// capture with scripts). Prints TAP: one line per check, then the plan.
 'use strict';
 
 const path = require('path');
@@ -45,6 +46,8 @@ const PW = process.env.PLAYWRIGHT_CORE ||
 
 const SCRIPT_TITLE = '<script>alert(1)</script>';
 const IMG_TITLE = '<img src=x onerror=alert(2)>';
+const NOTE = 'owner asked by mail <script>alert(6)</script>';
+const HOSTILE_VALUE = '<img src=x onerror=alert(7)><script>alert(8)</script>';
 
 // --------------------------------------------------------------- TAP
 let n = 0, failed = 0;
@@ -335,8 +338,14 @@ async function run(page, context, ids) {
 	await Promise.all([page.waitForNavigation(),
 		page.click(`table#queue tr[data-id="${ids.withdraw}"] a`)]);
 	is(await text(page, 'span#state'), 'public', 'the record to withdraw is public');
+	await page.fill('form#withdraw input[name=note]', NOTE);
 	resp = await submit(page, 'form#withdraw');
 	like(page.url(), /\?done=withdraw$/, 'withdrawing leads back with done=withdraw');
+	ok((await text(page, 'section#consent') || '').includes(NOTE),
+		'the consent history shows its note, markup and all, as text');
+	inj = await injected(page);
+	is(JSON.stringify(inj), JSON.stringify({ scripts: 0, imgs: 0, handlers: 0 }),
+		'... and no element came of it');
 	is(await text(page, 'span#state'), 'withdrawn', '... and the state withdrawn');
 	is(consentOf(ids.withdraw), 'withdrawn', 'the store has it withdrawn');
 
@@ -354,6 +363,19 @@ async function run(page, context, ids) {
 		'... which stays');
 	ok(await page.$('form.uncorrect input[type=hidden][name=field][value=title]'),
 		'the correction can be removed (form.uncorrect)');
+
+	// A corrected value is escaped like a harvested one (on a record that
+	// stays pending, so it is never published).
+	await page.goto(`${BASE}/record/${ids.img}`);
+	await page.fill('form#correct input[name=field]', 'summary');
+	await page.fill('form#correct textarea[name=value]', HOSTILE_VALUE);
+	await submit(page, 'form#correct');
+	const hostileCorrected = await text(page, 'table#values tr[data-field=summary] td.corrected') || '';
+	ok(hostileCorrected.startsWith(HOSTILE_VALUE),
+		'a corrected value with markup is shown as text', hostileCorrected);
+	inj = await injected(page);
+	is(JSON.stringify(inj), JSON.stringify({ scripts: 0, imgs: 0, handlers: 0 }),
+		'... and no element came of it');
 
 	// ------------------------------------------------------------ CSRF in the page
 	before = events();

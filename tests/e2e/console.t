@@ -247,6 +247,9 @@ is "$(q "SELECT by FROM consent_event WHERE record_id = '$W1' ORDER BY id DESC L
 	"... by the account"
 is "$(q "SELECT field || '|' || value || '|' || by FROM correction WHERE record_id = '$C1'")" \
 	"title|$CORRECTION|manager" "the correction is in table correction, by the account"
+is "$(q "SELECT field || '|' || value FROM correction WHERE record_id = '$X2'")" \
+	"summary|<img src=x onerror=alert(7)><script>alert(8)</script>" \
+	"so is the one with markup, as it was typed"
 is "$(consent "$X1") $(consent "$X2") $(consent "$P1")" "pending pending pending" \
 	"the records the refused requests aimed at are still pending"
 out=$(review verify-log 2>&1)
