@@ -268,4 +268,6 @@ is $? 0 "and none of the pending ones"
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 is $? 0 "serve stops on SIGTERM with exit 0"
+ok "its log has no sanitizer report or error" \
+	sh -c "! grep -e 'Sanitizer' -e 'runtime error' -e '^ERROR' '$T/serve.log'"
 done_testing
