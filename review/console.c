@@ -30,6 +30,9 @@
 #include "review.h"
 
 #define SESSION_COOKIE "cybil_session"
+/* The login form's CSRF token, submitted twice: as a field and as this
+ * cookie, which another site can neither read nor set. */
+#define LOGIN_COOKIE "cybil_login"
 #define MAX_SESSIONS 64
 #define MAX_CLIENTS 64
 #define MAX_BODY (16u << 20)	/* a request body, evidence included */
@@ -343,7 +346,9 @@ static const char *const page_headers[] = {
 	"Content-Security-Policy", csp,
 	"X-Content-Type-Options", "nosniff",
 	"X-Frame-Options", "DENY",
-	"Referrer-Policy", "no-referrer",
+	/* Not no-referrer: under it browsers send "Origin: null" with a form,
+	 * and the Origin check needs the real one. */
+	"Referrer-Policy", "same-origin",
 	"Cache-Control", "no-store",
 	NULL,
 };
@@ -693,12 +698,37 @@ suggestion_action(struct console *con, struct MHD_Connection *c,
 /* -------------------------------------------------------------- login */
 
 static void
-session_cookie(const struct console *con, const char *value, long max_age,
-	char *out, size_t size)
+cookie(const struct console *con, const char *name, const char *value,
+	long max_age, char *out, size_t size)
 {
-	snprintf(out, size, SESSION_COOKIE "=%s; Path=/; Max-Age=%ld; "
-		"HttpOnly; SameSite=Strict%s", value, max_age,
+	snprintf(out, size, "%s=%s; Path=/; Max-Age=%ld; HttpOnly; "
+		"SameSite=Strict%s", name, value, max_age,
 		con->secure_cookie ? "; Secure" : "");
+}
+
+/* The login page with a CSRF token in its form and its cookie: the one
+ * the browser has, so that a second copy of the page (another tab, a
+ * prefetch) does not outdate the first, else a new one. */
+static enum MHD_Result
+send_login(struct console *con, struct MHD_Connection *c, int status,
+	const char *error)
+{
+	struct view v = { con->st, con->cfg, NULL, c };
+	const char *had = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+		LOGIN_COOKIE);
+	char token[CONSOLE_TOKEN_SIZE], set[256];
+	const char *extra[] = { "Set-Cookie", set, NULL };
+	struct html h = { 0 };
+
+	if (had && strlen(had) == CONSOLE_TOKEN_SIZE - 1 &&
+	    strspn(had, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") == CONSOLE_TOKEN_SIZE - 1)
+		memcpy(token, had, CONSOLE_TOKEN_SIZE);
+	else
+		new_token(token);
+	cookie(con, LOGIN_COOKIE, token, 3600, set, sizeof(set));
+	page_login(&v, &h, error, token);
+	return send_page(c, status, &h, extra);
 }
 
 static enum MHD_Result
@@ -707,12 +737,16 @@ login(struct console *con, struct MHD_Connection *c, struct request *r)
 	struct client *cl = client_of(con, c);
 	const char *name = form_text(r, "name");
 	const char *password = form_value(r, "password");
-	struct view v = { con->st, con->cfg, NULL, c };
-	struct html h = { 0 };
-	char cookie[256];
+	const char *csrf = form_value(r, "csrf");
+	const char *expected = MHD_lookup_connection_value(c, MHD_COOKIE_KIND,
+		LOGIN_COOKIE);
+	char set[256];
 	struct session *s;
 	int ok;
 
+	if (!csrf || !expected || !token_equal(csrf, expected))
+		return send_login(con, c, MHD_HTTP_FORBIDDEN, "This form is "
+			"stale or forged: log in again.");
 	if (cl->login_pause_until > time(NULL))
 		return send_error(con, c, NULL, MHD_HTTP_TOO_MANY_REQUESTS,
 			"Too many failed logins from your address: wait a "
@@ -729,25 +763,25 @@ login(struct console *con, struct MHD_Connection *c, struct request *r)
 			cl->login_failures = 0;
 			cl->login_pause_until = time(NULL) + LOGIN_PAUSE;
 		}
-		page_login(&v, &h, "Wrong name or password.");
-		return send_page(c, MHD_HTTP_UNAUTHORIZED, &h, NULL);
+		return send_login(con, c, MHD_HTTP_UNAUTHORIZED,
+			"Wrong name or password.");
 	}
 	cl->login_failures = 0;
 	s = session_start(con, name);
 	log_info("console: %s logged in from %s", name, cl->addr);
-	session_cookie(con, s->token, (long)con->cfg->review_session_ttl,
-		cookie, sizeof(cookie));
-	return send_redirect(c, "/", cookie);
+	cookie(con, SESSION_COOKIE, s->token,
+		(long)con->cfg->review_session_ttl, set, sizeof(set));
+	return send_redirect(c, "/", set);
 }
 
 static enum MHD_Result
 logout(struct console *con, struct MHD_Connection *c, struct session *s)
 {
-	char cookie[256];
+	char set[256];
 
 	sodium_memzero(s, sizeof(*s));
-	session_cookie(con, "", 0, cookie, sizeof(cookie));
-	return send_redirect(c, "/login", cookie);
+	cookie(con, SESSION_COOKIE, "", 0, set, sizeof(set));
+	return send_redirect(c, "/login", set);
 }
 
 /* The Origin a browser sends with a POST must be this console's. */
@@ -777,14 +811,14 @@ serve_post(struct console *con, struct MHD_Connection *c, struct request *r,
 	if (!origin_allowed(con, c))
 		return send_error(con, c, s, MHD_HTTP_FORBIDDEN,
 			"This form was sent from another site.");
-	if (r->bad_form)
-		return send_error(con, c, s, MHD_HTTP_BAD_REQUEST,
-			"The form could not be read.");
-	if (strcmp(url, "/login") == 0)
-		return login(con, c, r);
-	if (!s)
+	if (strcmp(url, "/login") != 0 && !s)
 		return send_error(con, c, NULL, MHD_HTTP_FORBIDDEN,
 			"You are not logged in.");
+	if (r->bad_form)
+		return send_error(con, c, s, s ? MHD_HTTP_FORBIDDEN :
+			MHD_HTTP_BAD_REQUEST, "The form could not be read.");
+	if (strcmp(url, "/login") == 0)
+		return login(con, c, r);
 	if (!csrf || !token_equal(csrf, s->csrf))
 		return send_error(con, c, s, MHD_HTTP_FORBIDDEN,
 			"This form is stale or forged: reload the page and "
@@ -812,8 +846,6 @@ serve(struct console *con, struct MHD_Connection *c, struct request *r,
 	const char *url, const char *method)
 {
 	struct session *s = session_of(con, c);
-	struct view v = { con->st, con->cfg, NULL, c };
-	struct html h = { 0 };
 
 	if (r->early_status)
 		return refuse(con, c, r->early_status);
@@ -827,7 +859,7 @@ serve(struct console *con, struct MHD_Connection *c, struct request *r,
 	if (strcmp(url, "/login") == 0) {
 		if (s)
 			return send_redirect(c, "/", NULL);
-		return send_page(c, page_login(&v, &h, NULL), &h, NULL);
+		return send_login(con, c, MHD_HTTP_OK, NULL);
 	}
 	if (!s)
 		return send_redirect(c, "/login", NULL);

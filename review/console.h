@@ -38,7 +38,9 @@ struct view {
 int console_serve(const struct config *cfg, struct store *st);
 
 /* The pages (pages.c). Each writes H and returns the HTTP status. */
-int page_login(const struct view *v, struct html *h, const char *error);
+/* CSRF: the login form's token, also in the cookie cybil_login. */
+int page_login(const struct view *v, struct html *h, const char *error,
+	const char *csrf);
 int page_queue(const struct view *v, struct html *h);
 int page_record(const struct view *v, struct html *h, const char *id,
 	int status, const char *error);

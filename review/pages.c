@@ -142,7 +142,8 @@ page_error(const struct view *v, struct html *h, int status,
 }
 
 int
-page_login(const struct view *v, struct html *h, const char *error)
+page_login(const struct view *v, struct html *h, const char *error,
+	const char *csrf)
 {
 	begin(v, h, "Log in");
 	html_raw(h, "<h1>cybil review console</h1>");
@@ -157,7 +158,9 @@ page_login(const struct view *v, struct html *h, const char *error)
 		html_raw(h, "</p>");
 	}
 	html_raw(h, "<form id=\"login\" method=\"post\" action=\"/login\">"
-		"<label>Name <input name=\"name\" autocomplete=\"username\" "
+		"<input type=\"hidden\" name=\"csrf\" value=\"");
+	html_text(h, csrf);
+	html_raw(h, "\"><label>Name <input name=\"name\" autocomplete=\"username\" "
 		"required maxlength=\"64\"></label>"
 		"<label>Password <input name=\"password\" type=\"password\" "
 		"autocomplete=\"current-password\" required></label>"

@@ -84,8 +84,20 @@ status() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 is "$(status "$U/")" 303 "no session: the queue sends to the login page"
 is "$(status -d 'csrf=x' "$U/record/$e1/withdraw")" 403 \
 	"and a decision is refused"
-hdr=$(curl -s -D - -o /dev/null -c "$T/jar" \
+# login JAR PASSWORD [CURL-ARG...]: the login page's form sent back with
+# its token (field and cookie); prints the answer's headers.
+login() {
+	local jar=$1 pw=$2 token
+	shift 2
+	token=$(curl -s "$@" -c "$jar" "${LOGIN_URL:-$U}/login" |
+		grep -o 'name="csrf" value="[^"]*"' | sed 's/.*value="//; s/"$//')
+	curl -s "$@" -D - -o /dev/null -b "$jar" -c "$jar" -d "csrf=$token" \
+		-d name=manager --data-urlencode "password=$pw" "${LOGIN_URL:-$U}/login"
+}
+hdr=$(curl -s -D - -o /dev/null -c "$T/nojar" \
 	-d 'name=manager&password=secret-pass-1' "$U/login")
+like "$hdr" "HTTP/1.1 403" "a login without the login page's token is refused"
+hdr=$(login "$T/jar" secret-pass-1)
 like "$hdr" "HTTP/1.1 303" "the right password logs in"
 like "$hdr" "Set-Cookie: cybil_session=[A-Za-z0-9_-]{43}; Path=/; Max-Age=28800; HttpOnly; SameSite=Strict" \
 	"with an HttpOnly, SameSite=Strict session cookie of session_ttl"
@@ -98,6 +110,8 @@ hdr=$(curl -s -D - -o /dev/null -b "$T/jar" "$U/")
 like "$hdr" "Content-Security-Policy: default-src 'none'; style-src 'self'" \
 	"pages have a strict Content-Security-Policy"
 like "$hdr" "X-Frame-Options: DENY" "and cannot be framed"
+like "$hdr" "Referrer-Policy: same-origin" \
+	"and send their Origin, never a referrer to other sites"
 is "$(status -b "$T/jar" -d "csrf=$csrf" -H 'Origin: http://evil.example' \
 	"$U/record/$e1/withdraw")" 403 "a POST from another origin is refused"
 is "$(status -b "$T/jar" -d "csrf=$csrf" -H "Origin: $U" \
@@ -154,9 +168,9 @@ codes=$(curl -s -o /dev/null -w '%{http_code}\n' \
 like "$codes" " 429" "a burst of requests from one address is slowed down"
 sleep 2
 for i in 1 2 3 4 5; do
-	status -d 'name=manager&password=wrong-password' "$U/login" >/dev/null
+	login "$T/jar3" wrong-password >/dev/null
 done
-is "$(status -d 'name=manager&password=secret-pass-1' "$U/login")" 429 \
+like "$(login "$T/jar3" secret-pass-1)" "HTTP/1.1 429" \
 	"after five failed logins, even the right password waits"
 is "$(status -b "$T/jar" "$U/")" 200 "sessions already open go on"
 is "$(status -b "$T/jar" -d "csrf=$csrf" "$U/logout")" 303 "logging out"
@@ -181,8 +195,7 @@ if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
 	S=https://127.0.0.1:$PORT2
 	serve "$T/tls.conf" "$S"
 	is $? 0 "the console serves HTTPS with tls_cert and tls_key"
-	hdr=$(curl -s --cacert "$T/cert.pem" -D - -o /dev/null -c "$T/jar2" \
-		-d 'name=manager&password=secret-pass-1' "$S/login")
+	hdr=$(LOGIN_URL=$S login "$T/jar2" secret-pass-1 --cacert "$T/cert.pem")
 	like "$hdr" "Set-Cookie: cybil_session=[^;]*; Path=/; Max-Age=60; HttpOnly; SameSite=Strict; Secure" \
 		"its cookie is Secure, and lasts session_ttl"
 	is "$(status --cacert "$T/cert.pem" -b "$T/jar2" "$S/")" 200 "the session works"
