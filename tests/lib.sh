@@ -179,6 +179,10 @@ httpd_stop() {
     return 0
 }
 
+free_port() {  # prints a loopback port free a moment ago (bound, let go)
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 at_exit() {  # at_exit CMD...: run CMD (eval'd) from the EXIT trap
     _tap_exit_cmds+=("$*")
 }

@@ -68,8 +68,7 @@ cat >"$T/www/page.html" <<'EOF'
 EOF
 httpd_start "$T/www"
 
-# A free port for the console: bind port 0 and let it go.
-PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 C=$T/cybil.conf
 cat >"$C" <<EOF

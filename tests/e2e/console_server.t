@@ -19,9 +19,6 @@ mkdir -p "$T/www"
 } >"$T/www/news.xml"
 httpd_start "$T/www"
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 PORT=$(free_port)
 C=$T/cybil.conf
 cat >"$C" <<EOF
