@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <utf8proc.h>
+
 #include "audit.h"
 #include "blob.h"
 #include "date.h"
@@ -61,6 +63,21 @@ review_is_uri(const char *s)
 	    *p == '.')
 		p++;
 	return *p == ':' && p[1] != '\0';
+}
+
+/* Whether S (NULL allowed) is not valid UTF-8: what the manager types
+ * goes into releases, whose JSON must be valid. */
+static bool
+not_utf8(const char *s)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+	utf8proc_int32_t c;
+	utf8proc_ssize_t n;
+
+	for (; p && *p; p += n)
+		if ((n = utf8proc_iterate(p, -1, &c)) < 0)
+			return true;
+	return false;
 }
 
 static int __attribute__((format(printf, 3, 4)))
@@ -171,6 +188,8 @@ check_decision(const struct review_decision *d, const char *now,
 	if (!d->by || !*d->by)
 		return invalid(err, errlen, "a decision needs who made it "
 			"(--by)");
+	if (not_utf8(d->by) || not_utf8(d->note) || not_utf8(d->evidence))
+		return invalid(err, errlen, "a decision's text must be UTF-8");
 	if (d->action == REVIEW_GRANT && (!d->evidence || !*d->evidence))
 		return invalid(err, errlen, "a grant needs evidence (a file "
 			"or a URI)");
@@ -528,6 +547,9 @@ review_correct(struct store *st, const char *id, const char *field,
 
 	if (!value)
 		return invalid(err, errlen, "a correction needs a value");
+	if (not_utf8(field) || not_utf8(value) || not_utf8(note) ||
+	    not_utf8(by))
+		return invalid(err, errlen, "a correction's text must be UTF-8");
 	if ((rc = begin(st, err, errlen)) != STORE_OK)
 		return rc;
 	return finish(st, put_correction(st, id, field, value, by, note,
@@ -570,6 +592,9 @@ review_suggest(struct store *st, const char *id, const char *field,
 	if (!contact || !*contact)
 		return invalid(err, errlen, "a suggestion needs a contact "
 			"(--from)");
+	if (not_utf8(field) || not_utf8(value) || not_utf8(contact) ||
+	    not_utf8(note))
+		return invalid(err, errlen, "a suggestion's text must be UTF-8");
 	if (!value)
 		return invalid(err, errlen, "a suggestion needs a value");
 	if ((rc = check_field(field, err, errlen)) != STORE_OK)

@@ -171,6 +171,8 @@ exits 2 "grant without evidence" review grant "$G5"
 : >"$T/empty.txt"
 exits 2 "grant with an empty evidence file" review grant "$G5" --evidence "$T/empty.txt"
 exits 2 "a decision with an empty --by" review refuse "$G2" --by ''
+exits 2 "a note that is not UTF-8" review refuse "$G2" --note $'bad \xff'
+exits 2 "a correction that is not UTF-8" review correct "$G2" title $'bad \xc3'
 exits 2 "grant with evidence that is neither a file nor a URI" review grant "$G5" --evidence no-such-file
 exits 2 "grant with an expiry in the past" review grant "$G5" --evidence https://x.example/ --expires 2001-01-01
 exits 2 "public without --url" review public "$G5"
