@@ -70,8 +70,6 @@ function like(got, re, desc) {
 	return ok(typeof got === 'string' && re.test(got), desc,
 		`     got: ${JSON.stringify(got)}`, `doesn't match ${re}`);
 }
-// todo COND DESC WHY: a known deviation of the server from the contract:
-// shown, but not counted as a failure.
 function diag(msg) {
 	for (const line of String(msg).split('\n')) console.log(`# ${line}`);
 }
