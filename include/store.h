@@ -51,6 +51,12 @@ int store_commit(struct store *st);
 /* Rolls back an open transaction; harmless when none is open. */
 void store_rollback(struct store *st);
 const char *store_errmsg(struct store *st);
+/* SQLite's message of DB (the database file PATH), and for a failure of
+ * the file system the system's reason too: "disk I/O error" or "unable to
+ * open database file" alone do not tell a full disk from a read-only one.
+ * BUF holds the message when one is made. */
+const char *store_db_errmsg(sqlite3 *db, const char *path, char *buf,
+	size_t size);
 /* Maps a SQLite result code to STORE_OK, STORE_BUSY or STORE_ERROR. */
 int store_result(int sqlite_rc);
 

@@ -74,21 +74,16 @@ store_path(const struct store *st)
 	return st->path;
 }
 
-/* SQLite's message, and for a failure of the file system the system's
- * reason too: "disk I/O error" or "unable to open database file" alone
- * do not tell a full disk from a read-only one. */
 const char *
-store_errmsg(struct store *st)
+store_db_errmsg(sqlite3 *db, const char *path, char *buf, size_t size)
 {
-	int errnum = sqlite3_system_errno(st->db);
+	int errnum = sqlite3_system_errno(db);
 
-	if (st->refusal)
-		return st->refusal;
-	switch (sqlite3_extended_errcode(st->db) & 0xff) {
+	switch (sqlite3_extended_errcode(db) & 0xff) {
 	case SQLITE_CANTOPEN:
 		/* The last errno is often that of a fallback (ENOENT of a
 		 * read-only open of -shm): ask the folder itself. */
-		if (file_parent_writable(st->path) == 0)
+		if (file_parent_writable(path) == 0)
 			break;
 		errnum = errno;
 		/* fall through */
@@ -96,13 +91,22 @@ store_errmsg(struct store *st)
 	case SQLITE_FULL:
 		if (errnum == 0)
 			break;
-		snprintf(st->errbuf, sizeof(st->errbuf), "%s (%s)",
-			sqlite3_errmsg(st->db), strerror(errnum));
-		return st->errbuf;
+		snprintf(buf, size, "%s (%s)", sqlite3_errmsg(db),
+			strerror(errnum));
+		return buf;
 	default:
 		break;
 	}
-	return sqlite3_errmsg(st->db);
+	return sqlite3_errmsg(db);
+}
+
+const char *
+store_errmsg(struct store *st)
+{
+	if (st->refusal)
+		return st->refusal;
+	return store_db_errmsg(st->db, st->path, st->errbuf,
+		sizeof(st->errbuf));
 }
 
 int

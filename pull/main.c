@@ -21,6 +21,7 @@
 #include "file.h"
 #include "log.h"
 #include "release.h"
+#include "store.h"
 #include "units.h"
 #include "url.h"
 
@@ -249,32 +250,14 @@ static const char mirror_schema[] =
 	" at TEXT NOT NULL"
 	");";
 
-/* SQLite's message, with the system's reason for a failure of the file
- * system (a full disk, a read-only one). */
 static int
 db_fail(struct pull *p, const char *what)
 {
-	int errnum = p->db ? sqlite3_system_errno(p->db) : 0;
+	char buf[512];
 
-	switch (p->db ? sqlite3_errcode(p->db) & 0xff : SQLITE_NOMEM) {
-	case SQLITE_CANTOPEN:
-		/* The last errno is often that of a fallback (ENOENT of a
-		 * read-only open of -shm): ask the folder itself. */
-		errnum = file_parent_writable(p->o->into) < 0 ? errno : 0;
-		/* fall through */
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-		if (errnum != 0) {
-			log_error("%s: %s: %s (%s)", p->o->into, what,
-				sqlite3_errmsg(p->db), strerror(errnum));
-			break;
-		}
-		/* fall through */
-	default:
-		log_error("%s: %s: %s", p->o->into, what, p->db ?
-			sqlite3_errmsg(p->db) : "out of memory");
-		break;
-	}
+	log_error("%s: %s: %s", p->o->into, what, p->db ?
+		store_db_errmsg(p->db, p->o->into, buf, sizeof(buf)) :
+		"out of memory");
 	return sqlite3_errcode(p->db) == SQLITE_BUSY ? EXIT_TEMPFAIL :
 		EXIT_PARTIAL;
 }
