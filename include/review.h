@@ -66,6 +66,8 @@ void review_free_ids(char **ids, size_t n);
 int review_store_evidence(const char *dir, const char *path,
 	char hex[HASH_HEX_SIZE], char *err, size_t errlen);
 
+/* Whether some decision names the evidence file HEX. */
+bool review_evidence_known(struct store *st, const char *hex);
 /* Removes the evidence file HEX stored for a decision that then failed,
  * unless an earlier event names it. */
 void review_drop_unused_evidence(struct store *st, const char *dir,

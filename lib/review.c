@@ -363,20 +363,38 @@ out:
 	return rc;
 }
 
+/* 1 if an event names evidence HEX, 0 if none does, -1 on error. */
+static int
+evidence_named(struct store *st, const char *hex)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = -1, step;
+
+	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
+	    " WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK) {
+		step = sqlite3_step(s);
+		rc = step == SQLITE_ROW ? 1 : step == SQLITE_DONE ? 0 : -1;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+bool
+review_evidence_known(struct store *st, const char *hex)
+{
+	return evidence_named(st, hex) == 1;
+}
+
 void
 review_drop_unused_evidence(struct store *st, const char *dir,
 	const char *hex)
 {
-	sqlite3_stmt *s = NULL;
 	char path[4096];
 
-	if (sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
-	    " WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
-	    sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_step(s) == SQLITE_DONE &&
+	if (evidence_named(st, hex) == 0 &&
 	    blob_path(dir, hex, path, sizeof(path)) == 0 && unlink(path) < 0)
 		log_warn("%s: %s", path, strerror(errno));
-	sqlite3_finalize(s);
 }
 
 int

@@ -509,21 +509,6 @@ capture_of(struct store *st, const char *id, char hex[HASH_HEX_SIZE])
 	return found;
 }
 
-/* Whether HEX names evidence of some decision. */
-static bool
-evidence_known(struct store *st, const char *hex)
-{
-	sqlite3_stmt *s = NULL;
-	bool known;
-
-	known = sqlite3_prepare_v2(store_db(st), "SELECT 1 FROM consent_event"
-		" WHERE evidence = ?1 LIMIT 1", -1, &s, NULL) == SQLITE_OK &&
-		sqlite3_bind_text(s, 1, hex, -1, SQLITE_STATIC) == SQLITE_OK &&
-		sqlite3_step(s) == SQLITE_ROW;
-	sqlite3_finalize(s);
-	return known;
-}
-
 static enum MHD_Result
 serve_get(struct console *con, struct MHD_Connection *c,
 	const struct session *s, const char *url)
@@ -550,7 +535,7 @@ serve_get(struct console *con, struct MHD_Connection *c,
 		return send_download(con, c, con->cfg->blobs_dir, hex, name);
 	} else if (strncmp(url, "/evidence/", 10) == 0 &&
 	    is_hex(url + 10, HASH_HEX_SIZE - 1) &&
-	    evidence_known(con->st, url + 10)) {
+	    review_evidence_known(con->st, url + 10)) {
 		snprintf(name, sizeof(name), "evidence-%.16s.bin", url + 10);
 		return send_download(con, c, con->cfg->evidence_dir, url + 10,
 			name);
